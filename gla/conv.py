@@ -1,0 +1,128 @@
+"""Transposed convolution computed as one stride-1 convolution on sub-pixel phases.
+
+A transposed convolution with stride ``s``, kernel ``k`` and padding ``p`` where
+``k - 2p == s`` (the published decoder: ``k=4, s=2, p=1``) maps a grid of size ``n`` to
+``s*n``. Output position ``o = s*m + a`` (phase ``a`` in ``[0, s)``) only sees the inputs
+``x[m + d]`` for a few offsets ``d``, so every phase is an ordinary stride-1 correlation of
+the input. We stack all phases as extra output channels of **one** stride-1 convolution,
+then interleave them (depth-to-space). The function and the parameters (a ``k^N x Cin x
+Cout`` kernel, PyTorch/Flax ``ConvTranspose`` layout, no kernel flip) are the same as
+``flax.linen.ConvTranspose(padding=k-1-p)``; only the computation differs.
+
+Why: on CPU, XLA's weight gradient of a strided transposed convolution is several times
+slower than a stride-1 convolution of the same size (see ``bench/``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def _phase_taps(kernel_size: int, stride: int, padding: int):
+    """Per-axis tap table of the phase decomposition.
+
+    Returns ``(offsets, table)``: ``offsets`` is the range of input offsets ``d`` used by
+    any phase, and ``table[a][j]`` is the kernel tap that phase ``a`` applies to offset
+    ``offsets[j]`` (or -1 where it applies none).
+    """
+    if kernel_size - 2 * padding != stride:
+        raise ValueError(
+            f'sub-pixel transposed conv needs kernel - 2*padding == stride, got kernel='
+            f'{kernel_size}, stride={stride}, padding={padding}; use conv_transpose="xla".')
+    full_pad = kernel_size - 1 - padding
+    taps = {}  # (phase, offset) -> tap
+    for a in range(stride):
+        for t in range(kernel_size):
+            if (a + t - full_pad) % stride == 0:
+                taps[(a, (a + t - full_pad) // stride)] = t
+    offsets = sorted({d for (_, d) in taps})
+    offsets = list(range(offsets[0], offsets[-1] + 1))
+    table = [[taps.get((a, d), -1) for d in offsets] for a in range(stride)]
+    return offsets, table
+
+
+def phase_kernel(kernel: jax.Array, stride: int, padding: int) -> jax.Array:
+    """Rearranges a ``(k,)*N + (Cin, Cout)`` transposed-conv kernel into the stride-1 kernel
+    ``(K,)*N + (Cin, stride**N * Cout)`` whose output channels are ordered
+    ``(phase_1, ..., phase_N, Cout)``."""
+    ndim = kernel.ndim - 2
+    k = kernel.shape[0]
+    offsets, table = _phase_taps(k, stride, padding)
+    width = len(offsets)
+    cin, cout = kernel.shape[-2:]
+    # Flattened tap index into kernel for each (phase..., offset...) or a zero slot.
+    flat = kernel.reshape((k ** ndim, cin, cout))
+    flat = jnp.concatenate([flat, jnp.zeros((1, cin, cout), kernel.dtype)], axis=0)
+    zero_slot = k ** ndim
+    index = np.full((stride,) * ndim + (width,) * ndim, zero_slot, dtype=np.int32)
+    for phases in itertools.product(range(stride), repeat=ndim):
+        for offs in itertools.product(range(width), repeat=ndim):
+            taps = [table[a][j] for a, j in zip(phases, offs)]
+            if min(taps) >= 0:
+                index[phases + offs] = int(np.ravel_multi_index(taps, (k,) * ndim))
+    gathered = flat[index]  # (s,)*N + (K,)*N + (Cin, Cout)
+    perm = tuple(range(ndim, 2 * ndim)) + (2 * ndim,) + tuple(range(ndim)) + (2 * ndim + 1,)
+    gathered = jnp.transpose(gathered, perm)  # (K,)*N, Cin, (s,)*N, Cout
+    return gathered.reshape((width,) * ndim + (cin, stride ** ndim * cout))
+
+
+def depth_to_space(y: jax.Array, stride: int, ndim: int) -> jax.Array:
+    """``(B, n_1..n_N, s^N * C)`` with channels ``(phase_1..phase_N, C)`` -> ``(B, s*n_1.., C)``."""
+    batch, spatial, c = y.shape[0], y.shape[1:1 + ndim], y.shape[-1] // stride ** ndim
+    y = y.reshape((batch,) + spatial + (stride,) * ndim + (c,))
+    perm = [0]
+    for i in range(ndim):
+        perm += [1 + i, 1 + ndim + i]
+    perm.append(1 + 2 * ndim)
+    y = jnp.transpose(y, perm)
+    return y.reshape((batch,) + tuple(n * stride for n in spatial) + (c,))
+
+
+def subpixel_conv_transpose(x: jax.Array, kernel: jax.Array, stride: int,
+                            padding: int) -> jax.Array:
+    """Transposed convolution of ``x`` ``(B, n_1..n_N, Cin)`` -> ``(B, s*n_1.., Cout)``.
+
+    Equal (to float rounding) to ``lax.conv_transpose(x, kernel, (s,)*N,
+    [(k-1-p, k-1-p)]*N)``, i.e. ``flax.linen.ConvTranspose`` with that padding, and to
+    PyTorch's ``ConvTranspose{N}d(stride=s, padding=p)`` up to its kernel flip.
+    """
+    ndim = x.ndim - 2
+    offsets, _ = _phase_taps(kernel.shape[0], stride, padding)
+    pad = [(0, 0)] + [(-offsets[0], offsets[-1])] * ndim + [(0, 0)]
+    dims = {1: ('NWC', 'WIO', 'NWC'), 2: ('NHWC', 'HWIO', 'NHWC'),
+            3: ('NDHWC', 'DHWIO', 'NDHWC')}[ndim]
+    y = jax.lax.conv_general_dilated(
+        jnp.pad(x, pad), phase_kernel(kernel, stride, padding), (1,) * ndim, 'VALID',
+        dimension_numbers=dims)
+    return depth_to_space(y, stride, ndim)
+
+
+class SubpixelConvTranspose(nn.Module):
+    """Drop-in for ``nn.ConvTranspose(features, (k,)*N, (s,)*N, padding=k-1-p)``.
+
+    Same parameter names and shapes (``kernel``: ``(k,)*N + (Cin, Cout)``, ``bias``:
+    ``(Cout,)``), so checkpoints are interchangeable with the XLA path.
+    """
+    features: int
+    kernel_size: Sequence[int]
+    strides: Sequence[int]
+    padding: int  # PyTorch-style padding p of the transposed conv
+    kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        ndim = x.ndim - 2
+        if len(set(self.kernel_size)) != 1 or len(set(self.strides)) != 1:
+            raise ValueError('SubpixelConvTranspose needs equal kernel sizes and strides '
+                             f'on all axes, got {self.kernel_size}, {self.strides}')
+        kernel = self.param('kernel', self.kernel_init,
+                            tuple(self.kernel_size) + (x.shape[-1], self.features))
+        bias = self.param('bias', nn.initializers.zeros_init(), (self.features,))
+        y = subpixel_conv_transpose(x, kernel.astype(x.dtype), self.strides[0], self.padding)
+        return y + bias.astype(x.dtype).reshape((1,) * (ndim + 1) + (-1,))

@@ -1,0 +1,235 @@
+"""Image data sources -> train / val / test splits of numpy arrays.
+
+Every source returns a :class:`Dataset` whose splits hold ``images`` as float32
+``(N, *spatial, C)`` scaled to ``[-1, 1]`` and ``labels`` as int32 ``(N,)``.
+
+Sources (``config.data.source``):
+  * ``'bundled'`` (default): data shipped inside the package, no network. ``name='mnist'``
+    is 8,000 real MNIST digits, split stratified and seeded into 6,000 / 1,000 / 1,000.
+  * ``'npz'``: a user's ``.npz`` at ``config.data.path``, either ``images`` + ``labels``
+    (split like the bundled set) or MedMNIST's ``{train,val,test}_{images,labels}``
+    (its own splits are kept).
+  * ``'tfds'``: tensorflow-datasets ``config.data.tfds_name``; off-line it fails at once
+    unless the data is already prepared in ``config.data.tfds_data_dir``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import zipfile
+import ml_collections
+import numpy as np
+
+ASSETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'assets')
+BUNDLED = {
+    'mnist': 'mnist_8k.npz',
+}
+SOURCES = ('bundled', 'npz', 'tfds')
+SPLITS = ('train', 'val', 'test')
+
+
+class DataError(ValueError):
+    """Bad or missing data; the message names the file, the problem and the fix."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    images: np.ndarray  # float32 (N, *spatial, C) in [-1, 1]
+    labels: np.ndarray  # int32 (N,)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def take(self, n: int) -> 'Split':
+        return self if n <= 0 else Split(self.images[:n], self.labels[:n])
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    train: Split
+    val: Split
+    test: Split
+    description: str
+
+    @property
+    def image_shape(self) -> tuple:
+        return self.train.images.shape[1:]
+
+
+def scale_to_unit_range(images: np.ndarray, where: str) -> np.ndarray:
+    """uint8 ``0..255``, float ``[0, 1]`` or float ``[-1, 1]`` -> float32 ``[-1, 1]``."""
+    if images.dtype == np.uint8:
+        return images.astype(np.float32) / 127.5 - 1.0
+    if not np.issubdtype(images.dtype, np.floating):
+        raise DataError(f'{where}: images have dtype {images.dtype}; expected uint8 (0..255) '
+                        'or float in [0, 1] or [-1, 1]. Convert them before saving.')
+    if not np.all(np.isfinite(images)):
+        bad = int(np.size(images) - np.count_nonzero(np.isfinite(images)))
+        raise DataError(f'{where}: {bad} image values are NaN or infinite; replace or drop '
+                        'those images.')
+    lo, hi = float(images.min()), float(images.max())
+    if lo >= 0.0 and hi <= 1.0:
+        return (images.astype(np.float32) * 2.0 - 1.0)
+    if lo >= -1.0 and hi <= 1.0:
+        return images.astype(np.float32)
+    raise DataError(f'{where}: float images span [{lo:.4g}, {hi:.4g}]; expected [0, 1] or '
+                    '[-1, 1] (or uint8 0..255). Rescale them before saving.')
+
+
+def validate_split(images: np.ndarray, labels: np.ndarray, spatial_ndim: int,
+                   where: str) -> Split:
+    """Checks shapes, labels and values; returns a :class:`Split` in the standard layout.
+
+    ``images``: ``(N, *spatial)`` or ``(N, *spatial, C)`` with ``spatial_ndim`` spatial axes.
+    ``labels``: ``(N,)`` or ``(N, 1)`` integers.
+    """
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.ndim == spatial_ndim + 1:
+        images = images[..., None]
+    if images.ndim != spatial_ndim + 2:
+        raise DataError(
+            f'{where}: images have shape {images.shape}; expected (N, {spatial_ndim} spatial '
+            f'axes) or (N, {spatial_ndim} spatial axes, C). Check config.data.spatial_ndim '
+            f'(now {spatial_ndim}) or the file.')
+    if images.shape[0] == 0 or min(images.shape[1:]) == 0:
+        raise DataError(f'{where}: images have shape {images.shape}: no data.')
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise DataError(f'{where}: labels have shape {labels.shape} but there are '
+                        f'{len(images)} images; expected one integer label per image, (N,) '
+                        'or (N, 1).')
+    if not np.issubdtype(labels.dtype, np.integer):
+        if not (np.all(np.isfinite(labels)) and np.all(labels == np.round(labels))):
+            raise DataError(f'{where}: labels must be whole numbers, got dtype '
+                            f'{labels.dtype} with non-integer values.')
+    if labels.min() < 0:
+        raise DataError(f'{where}: labels must be >= 0, found {labels.min()}.')
+    return Split(scale_to_unit_range(images, where), labels.astype(np.int32))
+
+
+def stratified_split(labels: np.ndarray, fractions: tuple, seed: int) -> list:
+    """Index arrays of a seeded split with each class in the same proportion everywhere.
+
+    Within each class the order is a seeded permutation; element ``r`` of a class of size
+    ``n`` gets the key ``(r + 0.5) / n`` and the sorted keys are cut by ``fractions``.
+    """
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(labels))
+    keys = np.empty(len(labels))
+    for c in np.unique(labels):
+        members = order[labels[order] == c]
+        keys[members] = (np.arange(len(members)) + 0.5) / len(members)
+    ranked = order[np.argsort(keys[order], kind='stable')]
+    bounds = np.round(np.cumsum(fractions) * len(labels)).astype(int)
+    return np.split(ranked, bounds[:-1])
+
+
+def _split_single(split: Split, config: ml_collections.ConfigDict) -> tuple:
+    fractions = (1.0 - config.val_fraction - config.test_fraction, config.val_fraction,
+                 config.test_fraction)
+    if min(fractions) <= 0:
+        raise DataError(f'config.data.val_fraction={config.val_fraction} and test_fraction='
+                        f'{config.test_fraction} must be > 0 and sum to < 1.')
+    parts = stratified_split(split.labels, fractions, config.split_seed)
+    return tuple(Split(split.images[i], split.labels[i]) for i in parts)
+
+
+def _open_npz(path: str) -> dict:
+    if not path:
+        raise DataError("config.data.source='npz' needs config.data.path=FILE.npz")
+    if not os.path.isfile(path):
+        raise DataError(f'{path}: no such file. Check config.data.path, or use '
+                        "config.data.source='bundled' for the shipped data.")
+    if os.path.getsize(path) == 0:
+        raise DataError(f'{path}: the file is empty. Write it with numpy.savez.')
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+        raise DataError(f'{path}: not a readable .npz file ({type(e).__name__}: {e}). It may '
+                        'be truncated or another format; write it with numpy.savez('
+                        'path, images=..., labels=...).') from e
+
+
+def load_npz(path: str, config: ml_collections.ConfigDict) -> tuple:
+    """Splits from a ``.npz``: MedMNIST layout keeps its splits, else split seeded."""
+    arrays = _open_npz(path)
+    ndim = config.spatial_ndim
+    medmnist = [f'{s}_{k}' for s in SPLITS for k in ('images', 'labels')]
+    if all(k in arrays for k in medmnist):
+        return tuple(validate_split(arrays[f'{s}_images'], arrays[f'{s}_labels'], ndim,
+                                    f'{path} [{s}]') for s in SPLITS)
+    if 'images' in arrays and 'labels' in arrays:
+        return _split_single(validate_split(arrays['images'], arrays['labels'], ndim, path),
+                             config)
+    raise DataError(f'{path}: has keys {sorted(arrays)}; expected "images" and "labels", or '
+                    'the MedMNIST layout {train,val,test}_{images,labels}.')
+
+
+def load_tfds(config: ml_collections.ConfigDict) -> tuple:
+    """Splits from tensorflow-datasets; refuses to download unless ``tfds_download``."""
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError as e:
+        raise DataError('tensorflow-datasets is not installed: pip install '
+                        'tensorflow-datasets importlib_resources, or use '
+                        "config.data.source='bundled'.") from e
+    builder = tfds.builder(config.tfds_name, data_dir=config.tfds_data_dir or None)
+    if not builder.is_prepared():
+        if not config.tfds_download:
+            raise DataError(
+                f'tensorflow-datasets {config.tfds_name!r} is not prepared in '
+                f'{builder.data_dir!r} and downloading is off. Use the bundled data '
+                "(config.data.source='bundled'), or on a machine with internet set "
+                'config.data.tfds_download=True (or point config.data.tfds_data_dir at a '
+                'prepared copy).')
+        builder.download_and_prepare()
+    splits = {}
+    for name in builder.info.splits:
+        data = tfds.as_numpy(builder.as_dataset(split=name, batch_size=-1))
+        splits[name] = validate_split(data['image'], data['label'], config.spatial_ndim,
+                                      f'tfds:{config.tfds_name}[{name}]')
+    if 'train' not in splits or 'test' not in splits:
+        return _split_single(splits[sorted(splits)[0]], config)
+    if 'validation' in splits:
+        return splits['train'], splits['validation'], splits['test']
+    train = splits['train']
+    keep, val = stratified_split(train.labels, (1 - config.val_fraction, config.val_fraction),
+                                 config.split_seed)
+    return (Split(train.images[keep], train.labels[keep]),
+            Split(train.images[val], train.labels[val]), splits['test'])
+
+
+def load_bundled(config: ml_collections.ConfigDict) -> tuple:
+    if config.name not in BUNDLED:
+        raise DataError(f'no bundled data set {config.name!r}; config.data.name must be one '
+                        f'of {sorted(BUNDLED)} (or use config.data.source=npz).')
+    path = os.path.join(ASSETS_DIR, BUNDLED[config.name])
+    arrays = _open_npz(path)
+    return _split_single(validate_split(arrays['images'], arrays['labels'],
+                                        config.spatial_ndim, path), config)
+
+
+def load_dataset(config: ml_collections.ConfigDict) -> Dataset:
+    """Loads ``config.data`` (see the module docstring) and applies ``max_*_examples``."""
+    if config.source == 'bundled':
+        splits, desc = load_bundled(config), f'bundled:{config.name}'
+    elif config.source == 'npz':
+        splits, desc = load_npz(config.path, config), f'npz:{config.path}'
+    elif config.source == 'tfds':
+        splits, desc = load_tfds(config), f'tfds:{config.tfds_name}'
+    else:
+        raise DataError(f'unknown data source {config.source!r}; config.data.source must be '
+                        f'one of {list(SOURCES)}')
+    train, val, test = splits
+    shapes = {s.images.shape[1:] for s in splits}
+    if len(shapes) != 1:
+        raise DataError(f'{desc}: splits have different image shapes {sorted(shapes)}.')
+    for name, split in zip(SPLITS, splits):
+        if len(split) == 0:
+            raise DataError(f'{desc}: the {name} split is empty.')
+    return Dataset(train.take(config.max_train_examples), val.take(config.max_val_examples),
+                   test.take(config.max_test_examples), desc)
+

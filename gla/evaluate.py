@@ -1,0 +1,220 @@
+"""Evaluation of a trained run on its test split: ``workdir/eval.json`` and figures.
+
+For every test image ``x`` and every evaluation group element ``g`` (all four for C4):
+  * transformed reconstruction ``D(z_i + Phi_g z_v)`` against ``T_g x``: MSE, PSNR, SSIM;
+  * relative equivariance error ``sum ||Phi_g z_v(x) - z_v(T_g x)||^2 / sum ||z_v(T_g x)||^2``
+    and invariance error ``sum ||z_i(x) - z_i(T_g x)||^2 / sum ||z_i(T_g x)||^2`` (sums over
+    the whole test set and all elements);
+  * a linear probe on ``z``, ``z_v`` (variant channels only) and ``z_i`` (invariant channels
+    only), trained on randomly transformed training images and tested on upright test
+    images and on the test images under every evaluation element.
+The checkpoint is read through :func:`gla.run.load_run`, the path users call.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gla import metrics
+from gla import parallel
+from gla import plots
+from gla import probe
+from gla import run as run_lib
+from gla.data import sources
+
+PSNR_KEY = 'transformed_psnr_db_mean_over_test_images_and_group_elements'
+
+
+def _pair_outputs(params, x, g, *, model, group):
+    """Per-example metrics of the pairs ``(x, g)`` plus the arrays the figures show."""
+    variables = {'params': params}
+    target = group.act(g, x)
+    z = model.apply(variables, x, method=model.encode)
+    z_v, z_i = model.apply(variables, z, method=model.split)
+    acted = model.apply(variables, g, z_v, method=model.act)
+    prediction = model.apply(variables, z_i + acted, method=model.decode)
+    t_v, t_i = model.apply(variables, model.apply(variables, target, method=model.encode),
+                           method=model.split)
+    equi_err, equi_norm = metrics.squared_error_and_norm(acted, t_v)
+    inv_err, inv_norm = metrics.squared_error_and_norm(z_i, t_i)
+    return dict(mse=metrics.per_example_mse(prediction, target),
+                psnr=metrics.psnr(prediction, target), ssim=metrics.ssim(prediction, target),
+                equi_err=equi_err, equi_norm=equi_norm, inv_err=inv_err, inv_norm=inv_norm)
+
+
+def _figure_arrays(params, x, g, *, model, group):
+    variables = {'params': params}
+    z = model.apply(variables, x, method=model.encode)
+    z_v, z_i = model.apply(variables, z, method=model.split)
+    acted = model.apply(variables, g, z_v, method=model.act)
+
+    def norm(a):
+        return jnp.sqrt(jnp.sum(jnp.square(a), axis=-1))
+
+    return dict(input=x, target=group.act(g, x),
+                prediction=model.apply(variables, z_i + acted, method=model.decode),
+                z=norm(z), z_v=norm(acted), z_i=norm(z_i))
+
+
+def _encode_batches(run, mesh, images, g, batch_size):
+    """Latents of ``T_g images`` (``g`` one element per image), gathered on the host."""
+    fn = jax.jit(lambda p, x, g: run.model.apply(
+        {'params': p}, run.group.act(g, x), method=run.model.encode))
+    out = []
+    for idx, valid in parallel.padded_batches(len(images), batch_size):
+        batch = parallel.shard_batch(mesh, (images[idx], jax.tree.map(lambda a: a[idx], g)))
+        out.append(parallel.to_host(fn(run.params, *batch))[valid])
+    return np.concatenate(out)
+
+
+def _repeat_element(elements, i, n):
+    return jax.tree.map(lambda a: np.repeat(np.asarray(a)[i:i + 1], n, axis=0), elements)
+
+
+def evaluate(run: run_lib.Run, dataset: sources.Dataset) -> dict:
+    """All metrics of the module docstring for ``run`` on ``dataset.test``."""
+    config, group, model = run.config, run.group, run.model
+    mesh = parallel.make_mesh()
+    batch_size = config.eval.batch_size + (-config.eval.batch_size) % jax.device_count()
+    test = dataset.test
+    elements = jax.tree.map(np.asarray, group.eval_elements())
+    names = group.describe(elements)
+    outputs_fn = jax.jit(functools.partial(_pair_outputs, model=model, group=group))
+
+    per_element, totals = {}, {k: 0.0 for k in ('equi_err', 'equi_norm', 'inv_err',
+                                                  'inv_norm')}
+    all_psnr, all_mse, all_ssim = [], [], []
+    for i, name in enumerate(names):
+        g_all = _repeat_element(elements, i, len(test))
+        rows = []
+        for idx, valid in parallel.padded_batches(len(test), batch_size):
+            batch = parallel.shard_batch(
+                mesh, (test.images[idx], jax.tree.map(lambda a: a[idx], g_all)))
+            out = parallel.to_host(outputs_fn(run.params, *batch))
+            rows.append({k: v[valid] for k, v in out.items()})
+        out = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
+        per_element[name] = dict(psnr_db=float(out['psnr'].mean()), mse=float(out['mse'].mean()),
+                                 ssim=float(out['ssim'].mean()))
+        all_psnr.append(out['psnr'])
+        all_mse.append(out['mse'])
+        all_ssim.append(out['ssim'])
+        for k in totals:
+            totals[k] += float(out[k].sum())
+
+    mask = run.mask > 0.5
+    num_channels = int(mask.size)
+
+    def relative(err, norm):
+        return totals[err] / totals[norm] if totals[norm] > 0 else None
+
+    results = {
+        PSNR_KEY: float(np.mean(np.concatenate(all_psnr))),
+        'transformed_mse_mean': float(np.mean(np.concatenate(all_mse))),
+        'transformed_ssim_mean': float(np.mean(np.concatenate(all_ssim))),
+        'per_group_element': per_element,
+        'equivariance_error_relative': relative('equi_err', 'equi_norm'),
+        'invariance_error_relative': relative('inv_err', 'inv_norm'),
+        'variant_share': float(mask.mean()),
+        'num_variant_channels': int(mask.sum()),
+        'num_channels': num_channels,
+        'variant_channels': [int(c) for c in np.flatnonzero(mask)],
+        'linear_probe': linear_probe(run, dataset, elements, mask, mesh, batch_size),
+        'group': group.name,
+        'group_elements': names,
+        'num_test_images': len(test),
+        'step': run.step,
+        'data': dataset.description,
+    }
+    return results
+
+
+def linear_probe(run, dataset, elements, mask, mesh, batch_size) -> dict:
+    """Probe accuracies ``{features: {'upright', 'transformed'}}`` for z, z_v, z_i."""
+    config = run.config
+    train, test = dataset.train, dataset.test
+    train_g = jax.tree.map(np.asarray, run.group.sample(
+        jax.random.key(config.eval.probe_seed), len(train)))
+    train_z = _encode_batches(run, mesh, train.images, train_g, batch_size)
+    upright_z = _encode_batches(run, mesh, test.images,
+                                jax.tree.map(np.asarray, run.group.identity(len(test))),
+                                batch_size)
+    num_elements = len(jax.tree.leaves(elements)[0])
+    moved_z = np.concatenate([
+        _encode_batches(run, mesh, test.images, _repeat_element(elements, i, len(test)),
+                        batch_size) for i in range(num_elements)])
+    moved_labels = np.tile(test.labels, num_elements)
+    parts = {'z': np.ones_like(mask), 'z_v': mask, 'z_i': ~mask}
+    results = {}
+    for name, channels in parts.items():
+        results[name] = probe.linear_probe_accuracy(
+            train_z[..., channels], train.labels,
+            {'upright': (upright_z[..., channels], test.labels),
+             'transformed': (moved_z[..., channels], moved_labels)},
+            steps=config.eval.probe_steps, l2=config.eval.probe_l2)
+    return results
+
+
+def _non_finite(tree, path='') -> list:
+    if isinstance(tree, dict):
+        return [p for k, v in tree.items() for p in _non_finite(v, f'{path}/{k}')]
+    if isinstance(tree, float) and not math.isfinite(tree):
+        return [path]
+    return []
+
+
+def figure_arrays(run: run_lib.Run, images: np.ndarray) -> dict:
+    """Arrays of the transform grid for ``images`` ``(n, *spatial, C)`` under every
+    evaluation element: ``{row: (n_elements, n, ...)}``."""
+    fn = jax.jit(functools.partial(_figure_arrays, model=run.model, group=run.group))
+    elements = jax.tree.map(np.asarray, run.group.eval_elements())
+    num = len(jax.tree.leaves(elements)[0])
+    rows = [fn(run.params, images, _repeat_element(elements, i, len(images)))
+            for i in range(num)]
+    return {k: np.stack([np.asarray(r[k]) for r in rows]) for k in rows[0]}
+
+
+def write_json(path: str, data: dict) -> None:
+    """Writes ``data`` atomically: a crash leaves the old file or the new one, never half."""
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def evaluate_run(workdir: str, training_summary: Optional[dict] = None,
+                 which: str = 'best') -> dict:
+    """Evaluates the ``which`` checkpoint of ``workdir``; writes ``eval.json`` and
+    ``figures/*.png`` (process 0); returns the results."""
+    run = run_lib.load_run(workdir, which)
+    dataset = sources.load_dataset(run.config.data)
+    results = evaluate(run, dataset)
+    results['checkpoint'] = which
+    results['training'] = dict(training_summary or {},
+                               warnings=run.progress.get('warnings', []),
+                               best_step=run.progress.get('best_step'),
+                               best_val_loss=run.progress.get('best_val_loss'))
+    bad = _non_finite(results)
+    if bad:
+        raise FloatingPointError(f'evaluation of {workdir} gave non-finite values at {bad}; '
+                                 'eval.json was not written. The checkpoint is broken or the '
+                                 'model diverged: look at metrics.jsonl.')
+    if jax.process_index() == 0:
+        write_json(os.path.join(workdir, 'eval.json'), results)
+        figures = os.path.join(workdir, 'figures')
+        os.makedirs(figures, exist_ok=True)
+        n = run.config.eval.num_figure_images
+        plots.transform_grid(os.path.join(figures, 'transforms.png'),
+                             figure_arrays(run, dataset.test.images[:n]),
+                             run.group.describe(jax.tree.map(np.asarray,
+                                                             run.group.eval_elements())))
+        plots.loss_curves(os.path.join(figures, 'losses.png'),
+                          plots.read_metrics(os.path.join(workdir, 'metrics.jsonl')))
+    return results

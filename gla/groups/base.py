@@ -1,0 +1,49 @@
+"""The interface every group plugs into.
+
+A group is a bundle of pure functions on batches of group elements ``g`` (a pytree of
+arrays whose leading axis is the batch, e.g. ``(B,)`` int32 quarter-turn counts for C4) and
+on batches of images or latent grids laid out channels-last, ``(B, *spatial, C)``.
+Everything is jittable and vmappable; nothing holds state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import jax
+
+GroupElements = Any  # a pytree of arrays with a leading batch axis
+
+
+@dataclasses.dataclass(frozen=True)
+class Group:
+    """A group acting on channels-last grids.
+
+    Attributes:
+      name: short name used in configs and reports (``'c4'``).
+      spatial_ndim: number of spatial axes the action needs (2 for images, 3 for volumes).
+      sample: ``(key, batch_size) -> g``, elements drawn as the training pairs need them
+        (uniformly over the group, identity included).
+      identity: ``batch_size -> g``, the neutral element repeated.
+      compose: ``(g, h) -> g*h``, acting as "first h, then g": ``act(g*h, x) ==
+        act(g, act(h, x))``.
+      inverse: ``g -> g^-1``.
+      act: ``(g, x) -> T_g x`` on a ``(B, *spatial, C)`` grid (images or latents); the
+        channels are untouched.
+      eval_elements: ``() -> g``, the fixed elements every test image is evaluated under
+        (all elements for a finite group, a fixed grid of them otherwise).
+      describe: ``g -> list[str]``, human-readable labels of elements for tables / figures.
+      check_grid: ``spatial_shape -> None``; raises ``ValueError`` saying what to change when
+        the action cannot act on a grid of that shape.
+    """
+    name: str
+    spatial_ndim: int
+    sample: Callable[[jax.Array, int], GroupElements]
+    identity: Callable[[int], GroupElements]
+    compose: Callable[[GroupElements, GroupElements], GroupElements]
+    inverse: Callable[[GroupElements], GroupElements]
+    act: Callable[[GroupElements, jax.Array], jax.Array]
+    eval_elements: Callable[[], GroupElements]
+    describe: Callable[[GroupElements], list]
+    check_grid: Callable[[tuple], None]

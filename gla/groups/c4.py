@@ -1,0 +1,55 @@
+"""C4: rotations of a square 2D grid by quarter turns (the published code's group).
+
+Elements are ``int32`` counts ``k`` in ``{0, 1, 2, 3}``; ``k`` rotates a ``(B, H, W, C)``
+grid by ``k`` quarter turns counter-clockwise as displayed (row 0 at the top), i.e.
+``jnp.rot90(x, k, axes=(1, 2))``. The action is a permutation of grid cells, so it is exact
+on images and latents alike and the group laws hold bit for bit.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gla.groups import base
+
+ORDER = 4
+
+
+def rotate_quarter_turns(k: jax.Array, x: jax.Array) -> jax.Array:
+    """Rotates each grid ``x[b]`` of ``(B, H, W, C)`` by ``k[b]`` quarter turns (CCW).
+
+    All four rotations are formed and the right one selected per sample (``where``): a few
+    extra copies of a small grid, but no data-dependent control flow or gather inside
+    ``jit``, so it shards along the batch like any elementwise op.
+    """
+    check_square_grid(x.shape[1:3])
+    k = jnp.mod(k, ORDER).reshape((-1,) + (1,) * (x.ndim - 1))
+    out = x
+    for r in range(1, ORDER):
+        out = jnp.where(k == r, jnp.rot90(x, r, axes=(1, 2)), out)
+    return out
+
+
+def check_square_grid(spatial_shape: tuple) -> None:
+    if len(spatial_shape) != 2 or spatial_shape[0] != spatial_shape[1]:
+        raise ValueError(
+            f'C4 rotates square 2D grids, got spatial shape {tuple(spatial_shape)}: '
+            'use square images and an encoder whose latent grid is square (h == w), '
+            'or a group that acts on this grid.')
+
+
+def make_group() -> base.Group:
+    return base.Group(
+        name='c4',
+        spatial_ndim=2,
+        sample=lambda key, n: jax.random.randint(key, (n,), 0, ORDER, dtype=jnp.int32),
+        identity=lambda n: jnp.zeros((n,), jnp.int32),
+        compose=lambda g, h: jnp.mod(g + h, ORDER),
+        inverse=lambda g: jnp.mod(-g, ORDER),
+        act=rotate_quarter_turns,
+        eval_elements=lambda: jnp.arange(ORDER, dtype=jnp.int32),
+        describe=lambda g: [f'{90 * int(k)}°' for k in np.asarray(g)],
+        check_grid=check_square_grid,
+    )

@@ -1,0 +1,44 @@
+"""Launches a gla run: ``python launch.py --config configs/<x>.py --workdir DIR``.
+
+Override any config field on the command line, e.g. ``--config.num_epochs=10``; a misspelt
+field is an error (the config is locked).
+"""
+
+import logging as pylogging
+
+import jax
+from absl import app
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+from gla import train
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file('config', None, 'Path to a config file (configs/*.py).',
+                                lock_config=True)
+flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics, eval.json and '
+                    'figures; an existing run there is resumed.')
+flags.mark_flags_as_required(['config', 'workdir'])
+
+
+class _QuietLibraries(pylogging.Filter):
+    """Drops orbax's per-save INFO chatter; its warnings and errors still show."""
+
+    def filter(self, record: pylogging.LogRecord) -> bool:
+        return record.levelno >= pylogging.WARNING or '/orbax/' not in record.pathname
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+    for handler in pylogging.getLogger().handlers + logging.get_absl_logger().handlers:
+        handler.addFilter(_QuietLibraries())
+    logging.info('JAX %s, process %d/%d, %d local / %d global devices: %s', jax.__version__,
+                 jax.process_index(), jax.process_count(), jax.local_device_count(),
+                 jax.device_count(), jax.devices())
+    train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+
+
+if __name__ == '__main__':
+    app.run(main)

@@ -1,0 +1,29 @@
+"""gla: learning group actions on disentangled latent image representations (JAX/Flax)."""
+
+import setuptools
+
+setuptools.setup(
+    name='gla',
+    version='0.1.0',
+    description='Learning group actions on disentangled latent image representations '
+                '(JAX/Flax re-implementation of arXiv 2512.04015 and beyond).',
+    packages=setuptools.find_packages(include=['gla', 'gla.*']),
+    package_data={'gla.data': ['assets/*.npz']},
+    python_requires='>=3.10',
+    install_requires=[
+        'jax>=0.7',
+        'flax>=0.10',
+        'optax>=0.2.4',
+        'orbax-checkpoint>=0.11',
+        'tensorflow-datasets>=4.9',
+        'importlib_resources',  # tensorflow-datasets imports it without declaring it
+        'numpy>=1.26',
+        'ml-collections>=1.0',
+        'absl-py>=2.0',
+        'matplotlib>=3.8',
+    ],
+    extras_require={
+        'test': ['pytest>=8'],
+        'bench': ['torch==2.13.0'],
+    },
+)

@@ -1,0 +1,153 @@
+"""End to end on the tiny config: train -> checkpoint -> SIGKILL -> resume -> evaluate, and
+data parallelism over 2 forced CPU devices."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import REPO, run_python
+
+LAUNCH = ['launch.py', '--config', 'configs/test.py']
+
+
+def _final_state(workdir):
+    import jax
+    from gla import checkpointing, run as run_lib
+    latest = run_lib.load_run(workdir, 'latest')
+    return jax.tree.map(np.asarray, latest.params), latest.step
+
+
+def _eval(workdir):
+    with open(os.path.join(workdir, 'eval.json')) as f:
+        results = json.load(f)
+    results.pop('training')  # wall-clock timings differ between runs
+    return results
+
+
+def _metrics(workdir):
+    with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+        rows = [json.loads(line) for line in f]
+    for row in rows:
+        row.pop('images_per_sec', None)
+    return rows
+
+
+@pytest.fixture(scope='module')
+def uninterrupted(tmp_path_factory):
+    workdir = str(tmp_path_factory.mktemp('uninterrupted'))
+    run_python(LAUNCH + ['--workdir', workdir, '--config.num_epochs=3'])
+    return workdir
+
+
+def test_run_writes_eval_json_figures_and_checkpoints(uninterrupted):
+    results = _eval(uninterrupted)
+    for key in ('transformed_psnr_db_mean_over_test_images_and_group_elements',
+                'transformed_mse_mean', 'transformed_ssim_mean', 'equivariance_error_relative',
+                'invariance_error_relative', 'variant_share', 'per_group_element',
+                'linear_probe'):
+        assert key in results, key
+    assert set(results['per_group_element']) == {'0°', '90°', '180°', '270°'}
+    for part in ('z', 'z_v', 'z_i'):
+        for split in ('upright', 'transformed'):
+            acc = results['linear_probe'][part][split]
+            assert acc is None or 0.0 <= acc <= 1.0
+    # The mean PSNR is the mean over elements of the per-element means (equal test sets).
+    per = [v['psnr_db'] for v in results['per_group_element'].values()]
+    assert results['transformed_psnr_db_mean_over_test_images_and_group_elements'] == \
+        pytest.approx(np.mean(per), rel=1e-5)
+    with open(os.path.join(uninterrupted, 'eval.json')) as f:
+        training = json.load(f)['training']
+    assert training['best_step'] == results['step']
+    for name in ('transforms.png', 'losses.png'):
+        assert os.path.getsize(os.path.join(uninterrupted, 'figures', name)) > 10_000
+    rows = _metrics(uninterrupted)
+    assert [r['step'] for r in rows if r['split'] == 'val'] == [8, 16, 24]
+    # Training lowers the validation loss on this tiny problem.
+    val = [r['loss'] for r in rows if r['split'] == 'val']
+    assert val[-1] < val[0]
+
+
+def test_killed_and_resumed_run_equals_uninterrupted(uninterrupted, tmp_path):
+    workdir = str(tmp_path / 'killed')
+    env = dict(os.environ, PYTHONPATH=REPO)
+    proc = subprocess.Popen([sys.executable] + LAUNCH + ['--workdir', workdir,
+                                                         '--config.num_epochs=3'],
+                            cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    latest = os.path.join(workdir, 'checkpoints', 'latest')
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if os.path.isdir(latest) and any(d.isdigit() for d in os.listdir(latest)):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, 'the run ended before it could be killed'
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    steps = sorted(int(d) for d in os.listdir(latest) if d.isdigit())
+    assert steps and steps[-1] < 24, steps
+    run_python(LAUNCH + ['--workdir', workdir, '--config.num_epochs=3'])
+
+    params_a, step_a = _final_state(uninterrupted)
+    params_b, step_b = _final_state(workdir)
+    assert step_a == step_b == 24
+    import jax
+    for a, b in zip(jax.tree.leaves(params_a), jax.tree.leaves(params_b)):
+        np.testing.assert_array_equal(a, b)
+    assert _eval(workdir) == _eval(uninterrupted)
+    assert _metrics(workdir) == _metrics(uninterrupted)
+
+
+def test_two_cpu_devices_match_one(uninterrupted, tmp_path):
+    workdir = str(tmp_path / 'two_devices')
+    proc = run_python(LAUNCH + ['--workdir', workdir, '--config.num_epochs=3',
+                                '--alsologtostderr'],
+                      env_extra={'XLA_FLAGS': '--xla_force_host_platform_device_count=2'})
+    assert '2 global devices' in proc.stderr
+    one = [r for r in _metrics(uninterrupted)]
+    two = [r for r in _metrics(workdir)]
+    assert [r['step'] for r in one] == [r['step'] for r in two]
+    for a, b in zip(one, two):
+        for term in ('loss', 'recon', 'inv', 'const'):
+            assert b[term] == pytest.approx(a[term], rel=2e-3, abs=1e-6), (a['step'], term)
+    assert _eval(workdir)['transformed_psnr_db_mean_over_test_images_and_group_elements'] == \
+        pytest.approx(_eval(uninterrupted)[
+            'transformed_psnr_db_mean_over_test_images_and_group_elements'], abs=0.05)
+
+
+def test_batch_that_does_not_divide_over_devices_is_refused(tmp_path):
+    proc = run_python(LAUNCH + ['--workdir', str(tmp_path / 'w'), '--config.batch_size=33'],
+                      env_extra={'XLA_FLAGS': '--xla_force_host_platform_device_count=2'},
+                      check=False)
+    assert proc.returncode != 0
+    assert 'batch_size=33 does not divide over 2 devices' in proc.stderr
+
+
+def test_misspelt_config_field_is_refused(tmp_path):
+    proc = run_python(LAUNCH + ['--workdir', str(tmp_path / 'w'), '--config.num_epoch=3'],
+                      check=False)
+    assert proc.returncode != 0 and 'num_epoch' in proc.stderr
+    assert not os.path.exists(tmp_path / 'w')
+
+
+def test_npz_source_trains_and_evaluates(tmp_path):
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split, n in (('train', 64), ('val', 16), ('test', 16)):
+        arrays[f'{split}_images'] = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        arrays[f'{split}_labels'] = rng.integers(0, 3, (n, 1))
+    path = tmp_path / 'user.npz'
+    np.savez(path, **arrays)
+    workdir = tmp_path / 'npz_run'
+    run_python(LAUNCH + ['--workdir', str(workdir), '--config.data.source=npz',
+                         f'--config.data.path={path}', '--config.num_epochs=1',
+                         '--config.data.max_train_examples=0',
+                         '--config.data.max_val_examples=0',
+                         '--config.data.max_test_examples=0'])
+    results = _eval(str(workdir))
+    assert results['num_test_images'] == 16 and results['data'] == f'npz:{path}'
