@@ -63,6 +63,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.eval = ml_collections.ConfigDict()
     config.eval.batch_size = 500  # images per evaluation batch
     config.eval.val_pairs_seed = 1234  # the fixed group elements of the validation pairs
+    config.eval.test_pairs_seed = 2468  # per-pair randomness of test pairs (if a setting has any)
     config.eval.probe_seed = 4321  # rotations of the probe's training images
     config.eval.probe_steps = 100  # L-BFGS iterations of the linear probe
     config.eval.probe_l2 = 1e-4  # L2 penalty of the linear probe (standardised features)

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gla import metrics
+from gla import pairs
 from gla import parallel
 from gla import plots
 from gla import probe
@@ -33,10 +34,10 @@ from gla.data import sources
 PSNR_KEY = 'transformed_psnr_db_mean_over_test_images_and_group_elements'
 
 
-def _pair_outputs(params, x, g, *, model, group):
-    """Per-example metrics of the pairs ``(x, g)`` plus the arrays the figures show."""
+def _pair_outputs(params, images, g, key, *, model, pair_fn):
+    """Per-example metrics of the pairs made from ``(images, g)``."""
     variables = {'params': params}
-    target = group.act(g, x)
+    x, target = pair_fn(key, images, g)
     z = model.apply(variables, x, method=model.encode)
     z_v, z_i = model.apply(variables, z, method=model.split)
     acted = model.apply(variables, g, z_v, method=model.act)
@@ -50,8 +51,9 @@ def _pair_outputs(params, x, g, *, model, group):
                 equi_err=equi_err, equi_norm=equi_norm, inv_err=inv_err, inv_norm=inv_norm)
 
 
-def _figure_arrays(params, x, g, *, model, group):
+def _figure_arrays(params, images, g, key, *, model, pair_fn):
     variables = {'params': params}
+    x, target = pair_fn(key, images, g)
     z = model.apply(variables, x, method=model.encode)
     z_v, z_i = model.apply(variables, z, method=model.split)
     acted = model.apply(variables, g, z_v, method=model.act)
@@ -59,19 +61,22 @@ def _figure_arrays(params, x, g, *, model, group):
     def norm(a):
         return jnp.sqrt(jnp.sum(jnp.square(a), axis=-1))
 
-    return dict(input=x, target=group.act(g, x),
+    return dict(input=x, target=target,
                 prediction=model.apply(variables, z_i + acted, method=model.decode),
                 z=norm(z), z_v=norm(acted), z_i=norm(z_i))
 
 
-def _encode_batches(run, mesh, images, g, batch_size):
-    """Latents of ``T_g images`` (``g`` one element per image), gathered on the host."""
-    fn = jax.jit(lambda p, x, g: run.model.apply(
-        {'params': p}, run.group.act(g, x), method=run.model.encode))
+def _encode_batches(run, mesh, images, g, key, batch_size):
+    """Latents of the targets ``T_g x`` of the pairs made from ``images`` and ``g`` (one
+    element per image), gathered on the host."""
+    pair_fn = pairs.build_pair_fn(run.config, run.group)
+    fn = jax.jit(lambda p, x, g, k: run.model.apply(
+        {'params': p}, pair_fn(k, x, g)[1], method=run.model.encode))
     out = []
     for idx, valid in parallel.padded_batches(len(images), batch_size):
         batch = parallel.shard_batch(mesh, (images[idx], jax.tree.map(lambda a: a[idx], g)))
-        out.append(parallel.to_host(fn(run.params, *batch))[valid])
+        out.append(parallel.to_host(fn(run.params, *batch,
+                                       jax.random.fold_in(key, int(idx[0]))))[valid])
     return np.concatenate(out)
 
 
@@ -87,7 +92,9 @@ def evaluate(run: run_lib.Run, dataset: sources.Dataset) -> dict:
     test = dataset.test
     elements = jax.tree.map(np.asarray, group.eval_elements())
     names = group.describe(elements)
-    outputs_fn = jax.jit(functools.partial(_pair_outputs, model=model, group=group))
+    outputs_fn = jax.jit(functools.partial(_pair_outputs, model=model,
+                                           pair_fn=pairs.build_pair_fn(config, group)))
+    key = jax.random.key(config.eval.test_pairs_seed)
 
     per_element, totals = {}, {k: 0.0 for k in ('equi_err', 'equi_norm', 'inv_err',
                                                   'inv_norm')}
@@ -98,7 +105,9 @@ def evaluate(run: run_lib.Run, dataset: sources.Dataset) -> dict:
         for idx, valid in parallel.padded_batches(len(test), batch_size):
             batch = parallel.shard_batch(
                 mesh, (test.images[idx], jax.tree.map(lambda a: a[idx], g_all)))
-            out = parallel.to_host(outputs_fn(run.params, *batch))
+            out = parallel.to_host(outputs_fn(
+                run.params, *batch, jax.random.fold_in(jax.random.fold_in(key, i),
+                                                       int(idx[0]))))
             rows.append({k: v[valid] for k, v in out.items()})
         out = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
         per_element[name] = dict(psnr_db=float(out['psnr'].mean()), mse=float(out['mse'].mean()),
@@ -142,14 +151,17 @@ def linear_probe(run, dataset, elements, mask, mesh, batch_size) -> dict:
     train, test = dataset.train, dataset.test
     train_g = jax.tree.map(np.asarray, run.group.sample(
         jax.random.key(config.eval.probe_seed), len(train)))
-    train_z = _encode_batches(run, mesh, train.images, train_g, batch_size)
+    key = jax.random.key(config.eval.probe_seed)
+    train_z = _encode_batches(run, mesh, train.images, train_g, key, batch_size)
+    test_key = jax.random.key(config.eval.test_pairs_seed)
     upright_z = _encode_batches(run, mesh, test.images,
                                 jax.tree.map(np.asarray, run.group.identity(len(test))),
-                                batch_size)
+                                test_key, batch_size)
     num_elements = len(jax.tree.leaves(elements)[0])
     moved_z = np.concatenate([
         _encode_batches(run, mesh, test.images, _repeat_element(elements, i, len(test)),
-                        batch_size) for i in range(num_elements)])
+                        jax.random.fold_in(test_key, i), batch_size)
+        for i in range(num_elements)])
     moved_labels = np.tile(test.labels, num_elements)
     parts = {'z': np.ones_like(mask), 'z_v': mask, 'z_i': ~mask}
     results = {}
@@ -173,11 +185,13 @@ def _non_finite(tree, path='') -> list:
 def figure_arrays(run: run_lib.Run, images: np.ndarray) -> dict:
     """Arrays of the transform grid for ``images`` ``(n, *spatial, C)`` under every
     evaluation element: ``{row: (n_elements, n, ...)}``."""
-    fn = jax.jit(functools.partial(_figure_arrays, model=run.model, group=run.group))
+    fn = jax.jit(functools.partial(_figure_arrays, model=run.model,
+                                   pair_fn=pairs.build_pair_fn(run.config, run.group)))
     elements = jax.tree.map(np.asarray, run.group.eval_elements())
     num = len(jax.tree.leaves(elements)[0])
-    rows = [fn(run.params, images, _repeat_element(elements, i, len(images)))
-            for i in range(num)]
+    key = jax.random.key(run.config.eval.test_pairs_seed)
+    rows = [fn(run.params, images, _repeat_element(elements, i, len(images)),
+               jax.random.fold_in(key, i)) for i in range(num)]
     return {k: np.stack([np.asarray(r[k]) for r in rows]) for k in rows[0]}
 
 

@@ -30,6 +30,7 @@ from gla import checkpointing
 from gla import evaluate
 from gla import losses
 from gla import models
+from gla import pairs
 from gla import parallel
 from gla import state as state_lib
 from gla.data import sources
@@ -61,19 +62,19 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
 
 
 def train_step(state: train_state.TrainState, images: jax.Array, pair_key: jax.Array, *,
-               model: models.GroupLatentAutoencoder, group: groups.Group, lambda_inv: float,
-               lambda_const: float):
+               model: models.GroupLatentAutoencoder, group: groups.Group,
+               pair_fn: pairs.PairFn, lambda_inv: float, lambda_const: float):
     """One optimisation step on a batch of images ``(B, *spatial, C)``.
 
     The pairs are made here, on the device: ``g`` is drawn from ``fold_in(pair_key, step)``
-    and ``T_g x = group.act(g, x)``. Returns ``(state, metrics)``.
+    and ``(x, T_g x) = pair_fn(...)``. Returns ``(state, metrics)``.
     """
     key = jax.random.fold_in(pair_key, state.step)
     g = group.sample(key, images.shape[0])
-    targets = group.act(g, images)
+    inputs, targets = pair_fn(jax.random.fold_in(key, 1), images, g)
 
     def loss_fn(params):
-        return losses.pair_losses(model, params, images, targets, g, lambda_inv, lambda_const)
+        return losses.pair_losses(model, params, inputs, targets, g, lambda_inv, lambda_const)
 
     (_, terms), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     mask = model.apply({'params': state.params}, method=model.variant_mask)
@@ -83,10 +84,11 @@ def train_step(state: train_state.TrainState, images: jax.Array, pair_key: jax.A
     return state.apply_gradients(grads=grads), metrics
 
 
-def validation_terms(params: Any, images: jax.Array, g: Any, *,
-                     model: models.GroupLatentAutoencoder, group: groups.Group) -> dict:
+def validation_terms(params: Any, images: jax.Array, g: Any, key: jax.Array, *,
+                     model: models.GroupLatentAutoencoder, pair_fn: pairs.PairFn) -> dict:
     """Per-example loss terms ``(B,)`` of the fixed validation pairs ``(x, g, T_g x)``."""
-    return losses.pair_loss_terms(model, params, images, group.act(g, images), g)
+    inputs, targets = pair_fn(key, images, g)
+    return losses.pair_loss_terms(model, params, inputs, targets, g)
 
 
 def epoch_order(seed: int, epoch: int, num_examples: int) -> np.ndarray:
@@ -191,12 +193,14 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
     best_val = progress.get('best_val_loss', math.inf)
     best_step = progress.get('best_step', None)
 
+    pair_fn = pairs.build_pair_fn(config, group)
     step_fn = jax.jit(functools.partial(
-        train_step, model=model, group=group, lambda_inv=config.loss.lambda_inv,
-        lambda_const=config.loss.lambda_const), donate_argnums=0)
-    val_fn = jax.jit(functools.partial(validation_terms, model=model, group=group))
-    val_g = jax.tree.map(np.asarray, group.sample(jax.random.key(config.eval.val_pairs_seed),
-                                                  len(dataset.val)))
+        train_step, model=model, group=group, pair_fn=pair_fn,
+        lambda_inv=config.loss.lambda_inv, lambda_const=config.loss.lambda_const),
+        donate_argnums=0)
+    val_fn = jax.jit(functools.partial(validation_terms, model=model, pair_fn=pair_fn))
+    val_key = jax.random.key(config.eval.val_pairs_seed)
+    val_g = jax.tree.map(np.asarray, group.sample(val_key, len(dataset.val)))
     eval_batch = config.eval.batch_size + (-config.eval.batch_size) % jax.device_count()
 
     def validate(params) -> dict:
@@ -204,7 +208,8 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
         for idx, valid in parallel.padded_batches(len(dataset.val), eval_batch):
             batch = parallel.shard_batch(
                 mesh, (dataset.val.images[idx], jax.tree.map(lambda a: a[idx], val_g)))
-            terms = parallel.to_host(val_fn(params, *batch))
+            terms = parallel.to_host(val_fn(params, *batch,
+                                            jax.random.fold_in(val_key, int(idx[0]))))
             for k in sums:
                 sums[k] += float(np.sum(terms[k][valid]))
         terms = {k: v / len(dataset.val) for k, v in sums.items()}
