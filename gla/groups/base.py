@@ -9,7 +9,7 @@ Everything is jittable and vmappable; nothing holds state.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import jax
 
@@ -36,6 +36,9 @@ class Group:
       describe: ``g -> list[str]``, human-readable labels of elements for tables / figures.
       check_grid: ``spatial_shape -> None``; raises ``ValueError`` saying what to change when
         the action cannot act on a grid of that shape.
+      angle: for groups of rotations about one axis (C4, SO(2), yaw), ``g -> (B,)`` the
+        rotation angle in radians (counter-clockwise); ``None`` for other groups. Learned
+        channel representations (``channel_rotation.py``) need it.
     """
     name: str
     spatial_ndim: int
@@ -47,3 +50,4 @@ class Group:
     eval_elements: Callable[[], GroupElements]
     describe: Callable[[GroupElements], list]
     check_grid: Callable[[tuple], None]
+    angle: Optional[Callable[[GroupElements], Any]] = None

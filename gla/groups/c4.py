@@ -52,4 +52,5 @@ def make_group() -> base.Group:
         eval_elements=lambda: jnp.arange(ORDER, dtype=jnp.int32),
         describe=lambda g: [f'{90 * int(k)}°' for k in np.asarray(g)],
         check_grid=check_square_grid,
+        angle=lambda k: jnp.asarray(k, jnp.float32) * (jnp.pi / 2),
     )

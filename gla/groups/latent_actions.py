@@ -12,6 +12,7 @@ import flax.linen as nn
 import jax
 
 from gla.groups import base
+from gla.groups import channel_rotation
 
 
 class GridLatentAction(nn.Module):
@@ -24,14 +25,38 @@ class GridLatentAction(nn.Module):
         return self.group.act(g, z_v)
 
 
+class GridAndLearnedChannels(nn.Module):
+    """``Phi_g = exp(angle(g) A) o T_g``: the grid action, then a learned rotation of channel
+    pairs (``channel_rotation.py``). The two commute, so the group law of each carries over
+    to the composite."""
+    group: base.Group
+
+    @nn.compact
+    def __call__(self, g, z_v: jax.Array) -> jax.Array:
+        return channel_rotation.LearnedChannelRotation(self.group.angle)(
+            g, self.group.act(g, z_v))
+
+
+# name -> (group -> module); other settings register their actions here.
 LATENT_ACTIONS = {
-    'grid': GridLatentAction,
+    'grid': lambda group: GridLatentAction(group=group),
+    'learned_channels': lambda group: channel_rotation.LearnedChannelRotation(group.angle),
+    'grid_and_learned_channels': lambda group: GridAndLearnedChannels(group=group),
 }
+NEEDS_ANGLE = ('learned_channels', 'grid_and_learned_channels')
 
 
 def make_latent_action(name: str, group: base.Group) -> nn.Module:
-    """Builds the latent action called ``name`` for ``group``."""
+    """Builds the latent action called ``name`` for ``group``:
+
+    * ``'grid'``: ``Phi_g = T_g`` on the latent grid (exact for C4);
+    * ``'learned_channels'``: ``exp(angle(g) A)`` on channel pairs, the grid untouched;
+    * ``'grid_and_learned_channels'``: both.
+    """
     if name not in LATENT_ACTIONS:
         raise ValueError(f'unknown latent action {name!r}; config.group.latent_action must '
                          f'be one of {sorted(LATENT_ACTIONS)}')
-    return LATENT_ACTIONS[name](group=group)
+    if name in NEEDS_ANGLE and group.angle is None:
+        raise ValueError(f'latent action {name!r} needs a group of rotations about one axis '
+                         f'(with an angle), but {group.name!r} has none; use "grid".')
+    return LATENT_ACTIONS[name](group)

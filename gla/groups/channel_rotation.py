@@ -1,0 +1,54 @@
+"""A learned linear representation of planar rotations on latent channels: ``exp(theta*A)``.
+
+``A`` is block-diagonal and skew-symmetric: channel pairs ``(2k, 2k+1)`` rotate as 2-vectors
+by the angle ``omega_k * theta`` with learned frequencies ``omega_k``; an odd last channel
+is left unchanged. For every real ``omega`` this is an exact homomorphism of the real line,
+``Phi_theta o Phi_phi = Phi_{theta+phi}``, ``Phi_0 = id``, ``Phi_{-theta} = Phi_theta^-1``
+(up to float rounding). It is also ``2*pi``-periodic, i.e. a representation of SO(2) or of a
+cyclic group C_n, only where the ``omega_k`` are integers; learned real frequencies trade
+that for flexibility and the test suite states it.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+def rotate_channel_pairs(theta: jax.Array, z: jax.Array, frequencies: jax.Array) -> jax.Array:
+    """``z`` ``(B, *spatial, C)``, ``theta`` ``(B,)`` radians, ``frequencies`` ``(C // 2,)``.
+
+    Returns ``exp(theta * A) z`` applied at every spatial position.
+    """
+    num_pairs = z.shape[-1] // 2
+    if frequencies.shape != (num_pairs,):
+        raise ValueError(f'{z.shape[-1]} channels need {num_pairs} frequencies, got '
+                         f'{frequencies.shape}')
+    angle = jnp.asarray(theta, z.dtype).reshape((-1,) + (1,) * (z.ndim - 1)) * frequencies
+    cos, sin = jnp.cos(angle), jnp.sin(angle)
+    paired = z[..., :2 * num_pairs]
+    first, second = paired[..., 0::2], paired[..., 1::2]
+    rotated = jnp.stack([cos * first - sin * second, sin * first + cos * second], axis=-1)
+    rotated = rotated.reshape(paired.shape)
+    return jnp.concatenate([rotated, z[..., 2 * num_pairs:]], axis=-1)
+
+
+class LearnedChannelRotation(nn.Module):
+    """``Phi_g(z) = exp(angle(g) * A) z`` with learned frequencies (parameter
+    ``frequencies``, ``(C // 2,)``, initialised uniformly in ``[0.5, init_max]``).
+
+    ``angle`` maps a batch of group elements to radians ``(B,)`` (``Group.angle``).
+    """
+    angle: Callable[[jax.Array], jax.Array]
+    init_max: float = 3.0
+
+    @nn.compact
+    def __call__(self, g, z: jax.Array) -> jax.Array:
+        frequencies = self.param(
+            'frequencies',
+            lambda key, shape: jax.random.uniform(key, shape, minval=0.5, maxval=self.init_max),
+            (z.shape[-1] // 2,))
+        return rotate_channel_pairs(self.angle(g), z, frequencies.astype(z.dtype))
