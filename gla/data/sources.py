@@ -176,7 +176,18 @@ def load_tfds(config: ml_collections.ConfigDict) -> tuple:
         raise DataError('tensorflow-datasets is not installed: pip install '
                         'tensorflow-datasets importlib_resources, or use '
                         "config.data.source='bundled'.") from e
-    builder = tfds.builder(config.tfds_name, data_dir=config.tfds_data_dir or None)
+    data_dir = (config.tfds_data_dir or os.environ.get('TFDS_DATA_DIR')
+                or os.path.expanduser('~/tensorflow_datasets'))
+    name = config.tfds_name.split(':')[0].split('/')[0]
+    if not config.tfds_download and not os.path.isdir(os.path.join(data_dir, name)):
+        # Decided from the file system alone: building a tfds builder can go to the
+        # network, and off-line its retries take minutes.
+        raise DataError(
+            f'tensorflow-datasets {config.tfds_name!r} is not prepared in {data_dir!r} and '
+            "downloading is off. Use the bundled data (config.data.source='bundled'), or on "
+            'a machine with internet set config.data.tfds_download=True (or point '
+            'config.data.tfds_data_dir at a prepared copy).')
+    builder = tfds.builder(config.tfds_name, data_dir=data_dir)
     if not builder.is_prepared():
         if not config.tfds_download:
             raise DataError(
