@@ -127,7 +127,16 @@ def initialize(mode: str = 'auto', coordinator_address: Optional[str] = None,
     logging.info('joining jax.distributed: coordinator %s, process %s of %s%s',
                  coordinator_address or '(detected)', process_id, num_processes,
                  f' ({launcher} announces {count} processes)' if launcher else '')
-    jax.distributed.initialize(**kwargs)
+    try:
+        jax.distributed.initialize(**kwargs)
+    except ValueError as e:
+        if coordinator_address is not None:
+            raise
+        raise ValueError(
+            f'jax.distributed found no cluster to join ({e}). Outside Cloud TPU, SLURM and '
+            'Open MPI give every process --coordinator_address=HOST0:PORT --num_processes=N '
+            '--process_id=I; for a single process use --multihost=auto (the default) or off.'
+        ) from e
     return True
 
 

@@ -246,6 +246,17 @@ def test_contradictory_multihost_flags_are_refused(mode, flags, message):
         distributed.should_initialize(mode, environ={}, **args)
 
 
+def test_multihost_on_without_a_cluster_says_which_flags_to_give(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('SLURM_', 'OMPI_'))}
+    proc = subprocess.run(
+        [sys.executable] + LAUNCH + ['--workdir', str(tmp_path / 'w'), '--multihost=on'],
+        cwd=REPO, env=dict(env, PYTHONPATH=REPO, JAX_PLATFORMS='cpu'), capture_output=True,
+        text=True, timeout=120)
+    assert proc.returncode != 0
+    assert 'jax.distributed found no cluster to join' in proc.stderr
+    assert '--coordinator_address=HOST0:PORT --num_processes=N --process_id=I' in proc.stderr
+
+
 @pytest.mark.parametrize('address,host,port,loopback', [
     ('127.0.0.1:1234', '127.0.0.1', 1234, True),
     ('localhost:80', 'localhost', 80, True),
