@@ -144,9 +144,3 @@ def is_main_process() -> bool:
     """Process 0 writes the files of a run (logs, metrics, config, eval.json, figures)."""
     return jax.process_index() == 0
 
-
-def barrier(name: str) -> None:
-    """Waits until every process reaches the barrier ``name`` (no-op for one process)."""
-    if jax.process_count() > 1:
-        from jax.experimental import multihost_utils
-        multihost_utils.sync_global_devices(name)
