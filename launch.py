@@ -2,6 +2,14 @@
 
 Override any config field on the command line, e.g. ``--config.num_epochs=10``; a misspelt
 field is an error (the config is locked).
+
+Several processes (one per host of a TPU pod slice or multi-node GPU job, or several local
+CPU processes) join JAX's distributed runtime first, see ``gla/distributed.py`` and the
+README's "Multi-host" section:
+
+    python launch.py ... --coordinator_address=HOST0:PORT --num_processes=N --process_id=I
+    python launch.py ... --multihost=on      # Cloud TPU pod slice: JAX finds the rest
+    srun python launch.py ...                # SLURM with several tasks: detected
 """
 
 import logging as pylogging
@@ -12,6 +20,7 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
+from gla import distributed
 from gla import train
 
 FLAGS = flags.FLAGS
@@ -20,6 +29,16 @@ config_flags.DEFINE_config_file('config', None, 'Path to a config file (configs/
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics, eval.json and '
                     'figures; an existing run there is resumed.')
 flags.mark_flags_as_required(['config', 'workdir'])
+flags.DEFINE_enum('multihost', 'auto', distributed.MODES,
+                  'auto: join jax.distributed when the three flags below are given or SLURM / '
+                  'Open MPI announce several processes; on: always (Cloud TPU pod slices: JAX '
+                  'detects the coordinator); off: never.')
+flags.DEFINE_string('coordinator_address', None, 'HOST:PORT of process 0 for a multi-process '
+                    'run, the same on every process (e.g. 127.0.0.1:12345 on one machine).')
+flags.DEFINE_integer('num_processes', None, 'Number of processes of a multi-process run.')
+flags.DEFINE_integer('process_id', None, 'This process: 0 .. num_processes - 1.')
+flags.DEFINE_integer('multihost_timeout_s', 300, 'How long a process waits for the others '
+                     'to join before it gives up.')
 
 
 class _QuietLibraries(pylogging.Filter):
@@ -34,9 +53,14 @@ def main(argv):
         raise app.UsageError(f'unexpected arguments: {argv[1:]}')
     for handler in pylogging.getLogger().handlers + logging.get_absl_logger().handlers:
         handler.addFilter(_QuietLibraries())
+    distributed.initialize(FLAGS.multihost, FLAGS.coordinator_address, FLAGS.num_processes,
+                           FLAGS.process_id, FLAGS.multihost_timeout_s)
     logging.info('JAX %s, process %d/%d, %d local / %d global devices: %s', jax.__version__,
                  jax.process_index(), jax.process_count(), jax.local_device_count(),
                  jax.device_count(), jax.devices())
+    if not distributed.is_main_process():
+        # One copy of the progress log: the other processes report warnings and errors only.
+        logging.set_verbosity(logging.WARNING)
     train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
 
 

@@ -49,13 +49,19 @@ class RunCheckpoints:
 
     def __init__(self, workdir: str, create: bool = True):
         root = os.path.join(os.path.abspath(workdir), 'checkpoints')
+
+        def options(which, max_to_keep):
+            # Across processes orbax syncs through named barriers keyed by step: the two
+            # managers save the same step, so their barrier names need distinct prefixes.
+            return ocp.CheckpointManagerOptions(
+                max_to_keep=max_to_keep, create=create,
+                multiprocessing_options=ocp.options.MultiprocessingOptions(
+                    barrier_sync_key_prefix=which))
+
         self._managers = {
-            LATEST: ocp.CheckpointManager(
-                os.path.join(root, LATEST),
-                options=ocp.CheckpointManagerOptions(max_to_keep=2, create=create)),
-            BEST: ocp.CheckpointManager(
-                os.path.join(root, BEST),
-                options=ocp.CheckpointManagerOptions(max_to_keep=1, create=create)),
+            LATEST: ocp.CheckpointManager(os.path.join(root, LATEST),
+                                          options=options(LATEST, 2)),
+            BEST: ocp.CheckpointManager(os.path.join(root, BEST), options=options(BEST, 1)),
         }
 
     def latest_step(self, which: str = LATEST) -> Optional[int]:

@@ -192,7 +192,7 @@ def figure_arrays(run: run_lib.Run, images: np.ndarray) -> dict:
     key = jax.random.key(run.config.eval.test_pairs_seed)
     rows = [fn(run.params, images, _repeat_element(elements, i, len(images)),
                jax.random.fold_in(key, i)) for i in range(num)]
-    return {k: np.stack([np.asarray(r[k]) for r in rows]) for k in rows[0]}
+    return {k: np.stack([parallel.to_host(r[k]) for r in rows]) for k in rows[0]}
 
 
 def write_json(path: str, data: dict) -> None:
@@ -220,13 +220,14 @@ def evaluate_run(workdir: str, training_summary: Optional[dict] = None,
         raise FloatingPointError(f'evaluation of {workdir} gave non-finite values at {bad}; '
                                  'eval.json was not written. The checkpoint is broken or the '
                                  'model diverged: look at metrics.jsonl.')
+    n = run.config.eval.num_figure_images
+    # Every process computes the figure: its parameters live on the devices of all processes.
+    grid = figure_arrays(run, dataset.test.images[:n])
     if jax.process_index() == 0:
         write_json(os.path.join(workdir, 'eval.json'), results)
         figures = os.path.join(workdir, 'figures')
         os.makedirs(figures, exist_ok=True)
-        n = run.config.eval.num_figure_images
-        plots.transform_grid(os.path.join(figures, 'transforms.png'),
-                             figure_arrays(run, dataset.test.images[:n]),
+        plots.transform_grid(os.path.join(figures, 'transforms.png'), grid,
                              run.group.describe(jax.tree.map(np.asarray,
                                                              run.group.eval_elements())))
         plots.loss_curves(os.path.join(figures, 'losses.png'),

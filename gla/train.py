@@ -27,6 +27,7 @@ from absl import logging
 from flax.training import train_state
 
 from gla import checkpointing
+from gla import distributed
 from gla import evaluate
 from gla import losses
 from gla import models
@@ -185,7 +186,8 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
         state, progress = ckpts.restore(checkpointing.LATEST,
                                         checkpointing.abstract_like(state))
         logging.info('resumed from step %d in %s', int(state.step), workdir)
-    else:
+    elif distributed.is_main_process():
+        # The other processes read it only after the checkpoint saves, which sync them.
         checkpointing.write_config(workdir, config)
     start_step = int(state.step)
     metrics_log = MetricsLog(workdir, start_step)
