@@ -5,6 +5,7 @@ field is an error (the config is locked).
 """
 
 import logging as pylogging
+import sys
 
 import jax
 from absl import app
@@ -12,7 +13,15 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
+from gla import checkpointing
+from gla import reliability
 from gla import train
+from gla.data import sources
+
+# Errors whose message says what is wrong and what to change: printed without a traceback.
+USER_ERRORS = (reliability.ConfigError, reliability.WorkdirError, reliability.WorkdirBusyError,
+               reliability.ConfigMismatchError, checkpointing.CheckpointError,
+               sources.DataError, train.NonFiniteError)
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Path to a config file (configs/*.py).',
@@ -37,7 +46,14 @@ def main(argv):
     logging.info('JAX %s, process %d/%d, %d local / %d global devices: %s', jax.__version__,
                  jax.process_index(), jax.process_count(), jax.local_device_count(),
                  jax.device_count(), jax.devices())
-    train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    try:
+        train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    except reliability.StopRequested as e:
+        logging.warning('%s', e)
+        sys.exit(e.exit_code)
+    except USER_ERRORS as e:
+        logging.error('%s: %s', type(e).__name__, e)
+        sys.exit(1)
 
 
 if __name__ == '__main__':
