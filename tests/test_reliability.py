@@ -144,10 +144,11 @@ def test_sigkill_three_times_once_mid_save_equals_uninterrupted(uninterrupted, t
     assert any(n.startswith('8.orbax-checkpoint-tmp') for n in os.listdir(latest))
     assert _steps(workdir) == []
     # 2, 3. SIGKILL at a random moment after the run has saved a step beyond the one it
-    #    resumed from (the kill lands in the following steps, validation or saves).
+    #    resumed from (the kill lands in the following steps, validation or saves; on a
+    #    fast machine the 2nd may land after step 16, then the 3rd hits the start-up).
     rng = random.Random(7)
     for _ in range(2):
-        new = max(_steps(workdir), default=0) + 8
+        new = min(max(_steps(workdir), default=0) + 8, 16)
         proc = _launch(workdir)
         _wait_for(proc, lambda: new in _steps(workdir), f'step {new} was saved')
         time.sleep(rng.uniform(0.0, 0.1))
