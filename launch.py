@@ -13,6 +13,7 @@ README's "Multi-host" section:
 """
 
 import logging as pylogging
+import sys
 
 import jax
 from absl import app
@@ -20,8 +21,16 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
+from gla import checkpointing
 from gla import distributed
+from gla import reliability
 from gla import train
+from gla.data import sources
+
+# Errors whose message says what is wrong and what to change: printed without a traceback.
+USER_ERRORS = (reliability.ConfigError, reliability.WorkdirError, reliability.WorkdirBusyError,
+               reliability.ConfigMismatchError, checkpointing.CheckpointError,
+               sources.DataError, train.NonFiniteError)
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Path to a config file (configs/*.py).',
@@ -61,7 +70,14 @@ def main(argv):
     if not distributed.is_main_process():
         # One copy of the progress log: the other processes report warnings and errors only.
         logging.set_verbosity(logging.WARNING)
-    train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    try:
+        train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    except reliability.StopRequested as e:
+        logging.warning('%s', e)
+        sys.exit(e.exit_code)
+    except USER_ERRORS as e:
+        logging.error('%s: %s', type(e).__name__, e)
+        sys.exit(1)
 
 
 if __name__ == '__main__':

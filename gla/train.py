@@ -33,6 +33,7 @@ from gla import losses
 from gla import models
 from gla import pairs
 from gla import parallel
+from gla import reliability
 from gla import state as state_lib
 from gla.data import sources
 from gla import groups
@@ -53,12 +54,11 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
         problems.append(f'batch_size={config.batch_size} must be > 0')
     if not config.num_epochs > 0:
         problems.append(f'num_epochs={config.num_epochs} must be > 0')
-    if not 0.0 < config.mask.tau < 1.0:
-        problems.append(f'mask.tau={config.mask.tau} must lie in (0, 1)')
     if not config.log_every_steps > 0:
         problems.append(f'log_every_steps={config.log_every_steps} must be > 0')
+    problems += reliability.config_problems(config)
     if problems:
-        raise ValueError('invalid config: ' + '; '.join(problems))
+        raise reliability.ConfigError('invalid config: ' + '; '.join(problems))
     parallel.check_divisible(config.batch_size)
 
 
@@ -162,20 +162,51 @@ def _check_finite(step0: int, rows: list) -> None:
                     'config.optimizer.learning_rate, or check the data for extreme values.')
 
 
+def _check_finite_val(step: int, terms: dict) -> None:
+    for name, value in terms.items():
+        if not np.isfinite(value):
+            raise NonFiniteError(
+                f'step {step}: validation {name} is {value}; training stopped and no '
+                'checkpoint was written from this state. Lower '
+                'config.optimizer.learning_rate, or check the data for extreme values.')
+
+
 def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
-    """Trains (or resumes) the run in ``workdir``; returns a summary dict."""
+    """Trains (or resumes) the run in ``workdir``; returns a summary dict.
+
+    Bad config values, data, grids, workdirs and resume configs are refused before anything
+    is compiled or written (docs/reliability.md). SIGTERM / Ctrl-C stop with a checkpoint of
+    the current step (:class:`gla.reliability.StopRequested`).
+    """
+    with reliability.StopSignals() as stop:
+        return _train(config, workdir, stop)
+
+
+def _train(config: ml_collections.ConfigDict, workdir: str,
+           stop: reliability.StopSignals) -> dict:
     validate_config(config)
+    reliability.check_workdir(workdir)
     dataset = sources.load_dataset(config.data)
+    num_train = len(dataset.train)
+    steps_per_epoch = num_train // config.batch_size
+    if steps_per_epoch == 0:
+        raise reliability.ConfigError(
+            f'config.batch_size={config.batch_size} exceeds the {num_train} training '
+            'examples; lower the batch size.')
     group = groups.get_group(config.group.name)
     model = models.build_model(config, group, dataset.image_shape[-1])
     mesh = parallel.make_mesh()
-    os.makedirs(workdir, exist_ok=True)
 
     init_key, pair_key = jax.random.split(jax.random.key(config.seed))
     image_shape = dataset.image_shape
-    state = jax.jit(functools.partial(state_lib.create_train_state, config, model, group,
-                                      image_shape),
-                    out_shardings=parallel.replicated(mesh))(init_key)
+    make_state = functools.partial(state_lib.create_train_state, config, model, group,
+                                   image_shape)
+    jax.eval_shape(make_state, init_key)  # grid and shape checks: traced, not compiled
+    reliability.check_resume_config(workdir, config)
+    os.makedirs(workdir, exist_ok=True)
+    if jax.process_index() == 0:
+        reliability.lock_workdir(workdir)
+    state = jax.jit(make_state, out_shardings=parallel.replicated(mesh))(init_key)
     logging.info('model: %d parameters; data %s, image shape %s; %d train / %d val / %d '
                  'test', models.count_params(state.params), dataset.description, image_shape,
                  len(dataset.train), len(dataset.val), len(dataset.test))
@@ -183,8 +214,9 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
     ckpts = checkpointing.RunCheckpoints(workdir)
     progress = {}
     if ckpts.latest_step() is not None:
-        state, progress = ckpts.restore(checkpointing.LATEST,
-                                        checkpointing.abstract_like(state))
+        ckpts.check_best()
+        state, progress = ckpts.restore_intact(checkpointing.LATEST,
+                                               checkpointing.abstract_like(state))
         logging.info('resumed from step %d in %s', int(state.step), workdir)
     elif distributed.is_main_process():
         # The other processes read it only after the checkpoint saves, which sync them.
@@ -219,17 +251,24 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
                                                 config.loss.lambda_const))
         return terms
 
-    num_train = len(dataset.train)
-    steps_per_epoch = num_train // config.batch_size
-    if steps_per_epoch == 0:
-        raise ValueError(f'config.batch_size={config.batch_size} exceeds the {num_train} '
-                         'training examples; lower the batch size.')
     total_steps = steps_per_epoch * config.num_epochs
     pending = []  # device metrics not yet fetched
+    carried = progress.get('pending_rows', [])  # fetched rows of a run stopped mid-interval
     step = start_step
     last_log_time, last_log_step, train_start = time.time(), step, time.time()
     order_epoch, order = -1, None
     while step < total_steps:
+        if stop.requested:
+            # Save the current step (with the metrics of the unfinished log interval, so
+            # the resumed run logs the same rows), then stop.
+            rows = carried + jax.tree.map(float, parallel.to_host(pending))
+            _check_finite(step - len(rows), rows)
+            ckpts.save(checkpointing.LATEST, step, state,
+                       dict(monitor.state(), best_val_loss=best_val, best_step=best_step,
+                            image_shape=list(image_shape), pending_rows=rows))
+            ckpts.wait_until_finished()
+            ckpts.close()
+            raise reliability.StopRequested(step, stop.signum, workdir)
         epoch, i = divmod(step, steps_per_epoch)
         if epoch != order_epoch:
             order_epoch, order = epoch, epoch_order(config.seed, epoch, num_train)
@@ -240,9 +279,9 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
         step += 1
         end_of_epoch = step % steps_per_epoch == 0
         if step % config.log_every_steps == 0 or end_of_epoch:
-            rows = jax.tree.map(float, parallel.to_host(pending))
+            rows = carried + jax.tree.map(float, parallel.to_host(pending))
             _check_finite(step - len(rows), rows)
-            pending = []
+            pending, carried = [], []
             now = time.time()
             rate = (step - last_log_step) * config.batch_size / max(now - last_log_time, 1e-9)
             mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
@@ -262,6 +301,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
             last_log_time, last_log_step = time.time(), step
         if end_of_epoch:
             val = validate(state.params)
+            _check_finite_val(step, val)
             warnings = monitor.update(step, 'val', val)
             for w in warnings:
                 logging.warning('%s', w)
@@ -291,6 +331,12 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
-    """Trains, then evaluates the best checkpoint; writes ``eval.json`` and ``figures/``."""
-    summary = train(config, workdir)
-    return evaluate.evaluate_run(workdir, training_summary=summary)
+    """Trains, then evaluates the best checkpoint; writes ``eval.json`` and ``figures/``.
+
+    The workdir stays locked (``workdir/.lock``) from the start of training to the end of
+    the evaluation."""
+    try:
+        summary = train(config, workdir)
+        return evaluate.evaluate_run(workdir, training_summary=summary)
+    finally:
+        reliability.unlock_workdir(workdir)

@@ -26,3 +26,14 @@ def run_python(args, env_extra=None, timeout=600, check=True):
 def tiny_config():
     from configs import test as test_config
     return test_config.get_config()
+
+
+@pytest.fixture(scope='session')
+def uninterrupted(tmp_path_factory):
+    """A finished 3-epoch run of ``configs/test.py`` (24 steps, checkpoints at 8, 16, 24),
+    shared by the end-to-end and reliability tests: the reference every interrupted run
+    must equal."""
+    workdir = str(tmp_path_factory.mktemp('uninterrupted'))
+    run_python(['launch.py', '--config', 'configs/test.py', '--workdir', workdir,
+                '--config.num_epochs=3'])
+    return workdir

@@ -38,13 +38,6 @@ def _metrics(workdir):
     return rows
 
 
-@pytest.fixture(scope='module')
-def uninterrupted(tmp_path_factory):
-    workdir = str(tmp_path_factory.mktemp('uninterrupted'))
-    run_python(LAUNCH + ['--workdir', workdir, '--config.num_epochs=3'])
-    return workdir
-
-
 def test_run_writes_eval_json_figures_and_checkpoints(uninterrupted):
     results = _eval(uninterrupted)
     for key in ('transformed_psnr_db_mean_over_test_images_and_group_elements',
