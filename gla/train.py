@@ -33,6 +33,7 @@ from gla import models
 from gla import pairs
 from gla import parallel
 from gla import state as state_lib
+from gla import summaries
 from gla.data import sources
 from gla import groups
 
@@ -97,7 +98,8 @@ def epoch_order(seed: int, epoch: int, num_examples: int) -> np.ndarray:
 
 
 class MetricsLog:
-    """``workdir/metrics.jsonl``: one JSON object per row, written by process 0 only.
+    """``workdir/metrics.jsonl``: one JSON object per row, written by process 0 only; the
+    same rows go to TensorBoard event files where tensorboardX is installed (gla.summaries).
 
     On resume the rows past the restored step are dropped, so the file reads as if the run
     had never stopped.
@@ -112,11 +114,16 @@ class MetricsLog:
                         and json.loads(line).get('step', 0) <= resume_step]
             with open(self.path, 'w') as f:
                 f.writelines(rows)
+        self.tensorboard = summaries.ScalarWriter(workdir, resume_step, enabled=self.enabled)
 
     def write(self, row: dict) -> None:
         if self.enabled:
             with open(self.path, 'a') as f:
                 f.write(json.dumps(row) + '\n')
+            self.tensorboard.write(row)
+
+    def close(self) -> None:
+        self.tensorboard.close()
 
 
 class DivergenceMonitor:
@@ -279,6 +286,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
             ckpts.save(checkpointing.LATEST, step, state, progress)
     ckpts.wait_until_finished()
     ckpts.close()
+    metrics_log.close()
     elapsed = time.time() - train_start
     summary = dict(final_step=step, best_step=best_step, best_val_loss=best_val,
                    warnings=monitor.warnings, train_seconds=elapsed,
@@ -291,4 +299,13 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     """Trains, then evaluates the best checkpoint; writes ``eval.json`` and ``figures/``."""
     summary = train(config, workdir)
-    return evaluate.evaluate_run(workdir, training_summary=summary)
+    results = evaluate.evaluate_run(workdir, training_summary=summary)
+    logging.info('finished %s: step %d, best val loss %.5f at step %s, test transformed PSNR '
+                 '%.2f dB, %d of %d channels variant, %d warnings, training %s at %.0f img/s; '
+                 'eval.json and figures/ written; report: python -m gla.analyze --workdir %s',
+                 workdir, summary['final_step'], summary['best_val_loss'], summary['best_step'],
+                 results[evaluate.PSNR_KEY], results['num_variant_channels'],
+                 results['num_channels'], len(summary['warnings']),
+                 _format_duration(summary['train_seconds']), summary['images_per_sec'],
+                 workdir)
+    return results
