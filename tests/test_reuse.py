@@ -15,11 +15,13 @@ def _user_modules():
     encoder = models.Encoder(features=(8, 16))
     decoder = models.Decoder(features=(8,), out_channels=1)
     mask = models.LearnedMask(num_channels=16)
-    x = jax.random.uniform(jax.random.key(0), (4, 28, 28, 1), minval=-1, maxval=1)
-    enc = encoder.init(jax.random.key(1), x)
-    z = encoder.apply(enc, x)
-    params = {'enc': enc, 'dec': decoder.init(jax.random.key(2), z),
-              'mask': mask.init(jax.random.key(3))}
+    # 16 x 16 images -> a 4 x 4 x 16 latent (two stride-2 convs), square for C4.
+    x = jax.random.uniform(jax.random.key(0), (4, 16, 16, 1), minval=-1, maxval=1)
+    # Initialised under jit: op-by-op (eager) init of the convolutions is slow on CPU.
+    enc = jax.jit(encoder.init)(jax.random.key(1), x)
+    z = jax.jit(encoder.apply)(enc, x)
+    params = {'enc': enc, 'dec': jax.jit(decoder.init)(jax.random.key(2), z),
+              'mask': jax.jit(mask.init)(jax.random.key(3))}
     return encoder, decoder, mask, params, x
 
 
@@ -27,30 +29,38 @@ def test_user_jit_grad_over_encoder_mask_action_decoder():
     encoder, decoder, mask, params, x = _user_modules()
     c4 = groups.get_group('c4')
 
-    def user_loss(params, x, k):
-        z = encoder.apply(params['enc'], x)  # (B, 7, 7, 16)
-        m = mask.apply(params['mask'])  # (16,), exactly 0/1 forward
+    def decode_with_mask(params, m, x, k):
+        z = encoder.apply(params['enc'], x)  # (B, 4, 4, 16)
         z_v, z_i = m * z, (1 - m) * z
         x_hat = decoder.apply(params['dec'], z_i + c4.act(k, z_v))
         return jnp.mean((x_hat - c4.act(k, x)) ** 2)
 
+    def user_loss(params, x, k):
+        return decode_with_mask(params, mask.apply(params['mask']), x, k)  # m: (16,), 0/1
+
     k = jnp.array([0, 1, 2, 3], jnp.int32)
     loss, grads = jax.jit(jax.value_and_grad(user_loss))(params, x, k)
-    eager_loss, eager_grads = jax.value_and_grad(user_loss)(params, x, k)
-    assert np.isfinite(loss) and loss == pytest.approx(float(eager_loss), rel=1e-5)
-    for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(eager_grads)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
-    # The mask is a hard 0/1 forward, yet its logits get the gradient of sigmoid(alpha)
-    # (straight-through): nonzero for every channel.
     m = mask.apply(params['mask'])
     assert set(np.unique(np.asarray(m)).tolist()) <= {0.0, 1.0}
+    assert float(loss) == pytest.approx(float(jax.jit(decode_with_mask)(params, m, x, k)),
+                                        rel=1e-6)
+    # Straight-through, known answer: d loss / d alpha = d loss / d m (at the hard m)
+    # * sigmoid'(alpha), for every channel, through the user's own jit(grad).
+    alpha = params['mask']['params']['alpha']
+    d_m = jax.jit(jax.grad(decode_with_mask, argnums=1))(params, m, x, k)
+    expected = d_m * jax.nn.sigmoid(alpha) * (1 - jax.nn.sigmoid(alpha))
+    np.testing.assert_allclose(grads['mask']['params']['alpha'], expected, rtol=1e-4,
+                               atol=1e-9)
     assert np.all(np.asarray(grads['mask']['params']['alpha']) != 0)
+    # The encoder and decoder get gradients too.
+    for part in ('enc', 'dec'):
+        assert any(np.any(np.asarray(a) != 0) for a in jax.tree.leaves(grads[part]))
 
 
 def test_user_vmap_over_group_elements_is_the_orbit():
     encoder, _, _, params, x = _user_modules()
     c4 = groups.get_group('c4')
-    z = encoder.apply(params['enc'], x)  # (4, 7, 7, 16)
+    z = jax.jit(encoder.apply)(params['enc'], x)  # (4, 4, 4, 16)
 
     # vmap over the four elements, each applied to the whole batch.
     orbit = jax.jit(jax.vmap(lambda k: c4.act(jnp.full((z.shape[0],), k), z)))(
@@ -81,7 +91,7 @@ def test_model_methods_as_pure_functions_under_user_grad():
     c4 = groups.get_group('c4')
     model = models.build_model(test_config.get_config(), c4, image_channels=1)
     x = jax.random.uniform(jax.random.key(0), (2, 28, 28, 1), minval=-1, maxval=1)
-    variables = model.init(jax.random.key(1), x, c4.identity(2))
+    variables = jax.jit(model.init)(jax.random.key(1), x, c4.identity(2))
 
     def invariance_gap(params, x):
         # The user's own objective: how much z_i moves under a half turn.

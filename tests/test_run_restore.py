@@ -27,14 +27,16 @@ RESTORE_AND_SAVE = textwrap.dedent('''
              **{f'p{i}': np.asarray(a) for i, a in enumerate(leaves)})
 ''')
 
-TRAIN_ON_TWO = textwrap.dedent('''
+# Trains one epoch of configs/test.py (no evaluation) in this process's device count, then
+# restores and saves as above, in the same process.
+TRAIN_THEN_RESTORE = textwrap.dedent('''
     import sys
     from configs import test
     from gla import train
     config = test.get_config()
     config.num_epochs = 1
     train.train(config, sys.argv[1])
-''')
+''') + RESTORE_AND_SAVE
 
 TWO_DEVICES = {'XLA_FLAGS': '--xla_force_host_platform_device_count=2'}
 
@@ -68,8 +70,7 @@ def test_run_trained_on_one_device_restores_on_two(tiny_trained_run, tmp_path):
 
 def test_run_trained_on_two_devices_restores_on_one(tmp_path):
     workdir, out = str(tmp_path / 'two_device_run'), str(tmp_path / 'two.npz')
-    run_python(['-c', TRAIN_ON_TWO, workdir], env_extra=TWO_DEVICES)
-    run_python(['-c', RESTORE_AND_SAVE, workdir, out], env_extra=TWO_DEVICES)
+    run_python(['-c', TRAIN_THEN_RESTORE, workdir, out], env_extra=TWO_DEVICES)
     _, params, prediction = _restore_here(workdir)
     _compare(out, params, prediction, devices=2)
 
