@@ -143,11 +143,15 @@ def eval_section(run: run_lib.Run, results: Optional[dict]) -> Section:
     per = results.get('per_group_element') or {}
     if per:
         keys = sorted({k for v in per.values() for k in v})
+        # In the group's own order (eval.json sorts its keys as strings: 0°, 180°, 270°, 90°).
+        order = {name: i for i, name in enumerate(run.element_names)}
+        names = sorted(per, key=lambda name: (order.get(name, len(order)), name))
         body.append('<h3>Per group element</h3>' + _table(
-            [[name] + [v.get(k) for k in keys] for name, v in per.items()], ['g'] + keys))
+            [[name] + [per[name].get(k) for k in keys] for name in names], ['g'] + keys))
     probe = results.get('linear_probe') or {}
     if probe:
-        splits = sorted({k for v in probe.values() for k in v})
+        splits = sorted({k for v in probe.values() for k in v},
+                        key=lambda k: (k != 'upright', k))
         body.append('<h3>Linear probe accuracy</h3>' + _table(
             [[part] + [v.get(s) for s in splits] for part, v in probe.items()],
             ['features'] + splits))
@@ -167,8 +171,9 @@ def curves_section(run: run_lib.Run, out_dir: str) -> Section:
     last = [r for r in rows if r.get('split') == 'train'][-1:]
     body = ''
     if last:
-        body = (f'<p>Last logged training step {last[0]["step"]}: loss {last[0]["loss"]:.4g}, '
-                f'variant share {last[0].get("variant_share", float("nan")):.3f}.</p>')
+        body = (f'<p>Last logged training step {last[0]["step"]}, means over its log '
+                f'interval: loss {last[0]["loss"]:.4g}, variant share '
+                f'{last[0].get("variant_share", float("nan")):.3f}.</p>')
     return Section('Training curves', body, (
         ('losses.png', 'Loss terms (log scale; solid: training, dashed: validation) and the '
          'share of variant channels over training steps.'),))
