@@ -4,7 +4,6 @@ Writes ``DIR/report/index.html``, one self-contained page (every figure inlined 
 PNG, no scripts or styles from elsewhere, so it opens from disk in any browser without a
 server), and every figure as a PNG beside it:
 
-    config.png is not drawn: the config is a table on the page
     losses.png      loss terms and the share of variant channels over training
     mask.png        the ALD mask: logit alpha per latent channel, variant channels marked
     orbit.png       a few test images under the group: true T_g x and predicted
@@ -12,9 +11,10 @@ server), and every figure as a PNG beside it:
     swap.png        D(z_i(A) + z_v(B)) for every pair of test images A, B
 
 It reads the run through :func:`gla.run.load_run` (any device count) and ``eval.json`` /
-``metrics.jsonl`` from the workdir. 3D settings are drawn as middle slices
-(:func:`gla.plots.mid_slice`); pairs come from the setting's own pair function, so settings
-whose scene is partly fixed (a block, a sky) need no change here. A setting that wants more
+``metrics.jsonl`` from the workdir. Orbit and swap grid draw 3D settings as middle slices
+(:func:`gla.plots.mid_slice`); the transform grid is :func:`gla.plots.transform_grid`, the
+same figure as training's ``figures/transforms.png``. Pairs come from the setting's own pair
+function, so settings whose scene is partly fixed (a block, a sky) need no change here. A setting that wants more
 on the page appends a function to :data:`SECTION_HOOKS`.
 """
 
@@ -213,9 +213,11 @@ def image_sections(run: run_lib.Run, dataset: sources.Dataset, out_dir: str,
                        arrays['prediction'][orbit_idx], [names[i] for i in orbit_idx], ndim)
     grid_idx = spread(len(names), 6)
     grid_images = min(len(images), 3)
+    # plots.transform_grid is the figure of figures/transforms.png, so the report draws a
+    # setting's grid (3D included) exactly as training's own figures do.
     plots.transform_grid(os.path.join(out_dir, 'transforms.png'),
                          {k: v[grid_idx][:, :grid_images] for k, v in arrays.items()},
-                         [names[i] for i in grid_idx], ndim)
+                         [names[i] for i in grid_idx])
     inputs = clean_inputs(run, images)
     plots.swap_grid(os.path.join(out_dir, 'swap.png'), inputs, inputs,
                     swap_latents(run, inputs, inputs), ndim)

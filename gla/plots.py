@@ -1,11 +1,4 @@
-"""Figures (PNG, matplotlib's Agg backend): transform grids, orbits, swaps, the mask and
-training curves.
-
-Images are ``(*spatial, C)`` in [-1, 1], latent norms ``(*spatial)``. Grids with more than two
-spatial axes (3D volumes ``(D, H, W, C)``, latents ``(d, h, w)``) are shown as their middle
-slice along every leading spatial axis (:func:`mid_slice`), so every figure works for 2D and
-3D settings alike.
-"""
+"""Figures (PNG, matplotlib's Agg backend): transform grids and training curves."""
 
 from __future__ import annotations
 
@@ -28,43 +21,17 @@ ROW_TITLES = {
 }
 
 
-def mid_slice(a: np.ndarray, spatial_ndim: int) -> np.ndarray:
-    """``(*spatial, ...)`` -> the middle 2D slice ``(H, W, ...)``: index ``n // 2`` of each
-    spatial axis before the last two (a 3D volume ``(D, H, W, C)`` -> ``(H, W, C)`` at
-    depth ``D // 2``)."""
-    a = np.asarray(a)
-    for _ in range(spatial_ndim - 2):
-        a = a[a.shape[0] // 2]
-    return a
-
-
-def _as_image(a: np.ndarray, spatial_ndim: int = 2, channels: bool = True) -> np.ndarray:
-    """An image ``(*spatial, C)`` (``channels``) or a map ``(*spatial)`` -> what ``imshow``
-    takes: ``(H, W)`` or ``(H, W, 3)``. One channel is shown grey; three as RGB; any other
-    count shows channel 0."""
-    a = mid_slice(a, spatial_ndim)
-    if channels and a.shape[-1] != 3:
+def _as_image(a: np.ndarray) -> np.ndarray:
+    """``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)``; images in [-1, 1] -> [0, 1] for display."""
+    if a.ndim == 3 and a.shape[-1] == 1:
         a = a[..., 0]
     return a
 
 
-def _show(ax, img: np.ndarray, is_image: bool, vmax: float = 1.0) -> None:
-    """Images in [-1, 1] as grey or RGB; maps (latent norms) with viridis on [0, vmax]."""
-    if img.ndim == 3:
-        ax.imshow(np.clip((img + 1) / 2, 0, 1) if is_image else img / vmax)
-    elif is_image:
-        ax.imshow(img, cmap='gray', vmin=-1.0, vmax=1.0)
-    else:
-        ax.imshow(img, cmap='viridis', vmin=0.0, vmax=vmax)
-    ax.set_xticks([])
-    ax.set_yticks([])
-
-
-def transform_grid(path: str, arrays: dict, element_names: list, spatial_ndim: int = 2) -> None:
+def transform_grid(path: str, arrays: dict, element_names: list) -> None:
     """One column per (test image, group element), one row per entry of ``arrays``
-    (``{row: (n_elements, n_images, *spatial[, C])}``): input / target / prediction / |z| /
-    |Phi_g z_v| / |z_i|. Latent norms are shown on a per-row common scale; 3D grids as their
-    middle slice."""
+    (``{row: (n_elements, n_images, H, W[, C])}``): input / target / prediction / |z| /
+    |Phi_g z_v| / |z_i|. Latent norms are shown on a per-row common scale."""
     rows = [r for r in ROW_TITLES if r in arrays]
     num_elements, num_images = arrays[rows[0]].shape[:2]
     cols = num_elements * num_images
@@ -73,12 +40,18 @@ def transform_grid(path: str, arrays: dict, element_names: list, spatial_ndim: i
     for r, row in enumerate(rows):
         data = arrays[row]
         is_image = row in ('input', 'target', 'prediction')
-        vmax = 1.0 if is_image else (float(np.max(data)) or 1.0)
+        vmin, vmax = (-1.0, 1.0) if is_image else (0.0, float(np.max(data)) or 1.0)
         for n in range(num_images):
             for e in range(num_elements):
                 ax = axes[r, n * num_elements + e]
-                _show(ax, _as_image(np.asarray(data[e, n]), spatial_ndim, is_image),
-                      is_image, vmax)
+                img = _as_image(np.asarray(data[e, n]))
+                if img.ndim == 3:
+                    ax.imshow((img + 1) / 2 if is_image else img / vmax)
+                else:
+                    ax.imshow(img, cmap='gray' if is_image else 'viridis', vmin=vmin,
+                              vmax=vmax)
+                ax.set_xticks([])
+                ax.set_yticks([])
                 if r == 0:
                     ax.set_title(f'#{n} g={element_names[e]}', fontsize=7)
                 if n == 0 and e == 0:
@@ -120,6 +93,33 @@ def loss_curves(path: str, rows: list) -> None:
     plt.close(fig)
 
 
+def mid_slice(a: np.ndarray, spatial_ndim: int) -> np.ndarray:
+    """``(*spatial, ...)`` -> the middle 2D slice ``(H, W, ...)``: index ``n // 2`` of each
+    spatial axis before the last two (a 3D volume ``(D, H, W, C)`` -> ``(H, W, C)`` at
+    depth ``D // 2``). The report's figures use it so they draw 2D and 3D runs alike."""
+    a = np.asarray(a)
+    for _ in range(spatial_ndim - 2):
+        a = a[a.shape[0] // 2]
+    return a
+
+
+def _display(a: np.ndarray, spatial_ndim: int) -> np.ndarray:
+    """An image ``(*spatial, C)`` -> what ``imshow`` takes: its middle 2D slice, ``(H, W)``
+    for one channel (or any count but three: channel 0), ``(H, W, 3)`` for RGB."""
+    a = mid_slice(a, spatial_ndim)
+    return a if a.shape[-1] == 3 else a[..., 0]
+
+
+def _show(ax, img: np.ndarray) -> None:
+    """An image in [-1, 1] (from :func:`_display`), grey or RGB, without ticks."""
+    if img.ndim == 3:
+        ax.imshow(np.clip((img + 1) / 2, 0, 1))
+    else:
+        ax.imshow(img, cmap='gray', vmin=-1.0, vmax=1.0)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def orbit_figure(path: str, targets: np.ndarray, predictions: np.ndarray,
                  element_names: list, spatial_ndim: int = 2) -> None:
     """The orbit of a few images under the group: for each image ``n`` two rows, the true
@@ -133,7 +133,7 @@ def orbit_figure(path: str, targets: np.ndarray, predictions: np.ndarray,
         for k, (rows, label) in enumerate(((targets, 'true'), (predictions, 'predicted'))):
             for e in range(num_elements):
                 ax = axes[2 * n + k, e]
-                _show(ax, _as_image(rows[e, n], spatial_ndim), True)
+                _show(ax, _display(rows[e, n], spatial_ndim))
                 if n == 0 and k == 0:
                     ax.set_title(f'g = {element_names[e]}', fontsize=8)
                 if e == 0:
@@ -156,13 +156,13 @@ def swap_grid(path: str, images_a: np.ndarray, images_b: np.ndarray, swapped: np
     axes[0, 0].text(0.5, 0.5, 'z_i from A (rows)\nz_v from B (cols)', ha='center',
                     va='center', fontsize=6, transform=axes[0, 0].transAxes)
     for j in range(m):
-        _show(axes[0, j + 1], _as_image(images_b[j], spatial_ndim), True)
+        _show(axes[0, j + 1], _display(images_b[j], spatial_ndim))
         axes[0, j + 1].set_title(f'B{j}', fontsize=8)
     for i in range(n):
-        _show(axes[i + 1, 0], _as_image(images_a[i], spatial_ndim), True)
+        _show(axes[i + 1, 0], _display(images_a[i], spatial_ndim))
         axes[i + 1, 0].set_ylabel(f'A{i}', fontsize=8)
         for j in range(m):
-            _show(axes[i + 1, j + 1], _as_image(swapped[i, j], spatial_ndim), True)
+            _show(axes[i + 1, j + 1], _display(swapped[i, j], spatial_ndim))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

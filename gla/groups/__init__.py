@@ -2,16 +2,6 @@
 
 ``get_group(name)`` returns a :class:`gla.groups.base.Group`; ``make_latent_action`` the
 matching ``Phi_g`` module. One module per group: ``c4.py`` ...
-
-Usable in any JAX code (every function is pure, jittable and vmappable). Grids are
-channels-last ``(B, *spatial, C)``; ``g`` is a batch of elements with leading axis ``B``
-(C4: ``int32`` quarter turns counter-clockwise, ``(B,)``); ``compose(g, h)`` acts as "first
-``h``, then ``g``"::
-
-    c4 = gla.groups.get_group('c4')
-    g = c4.sample(jax.random.key(0), x.shape[0])        # (B,) in {0, 1, 2, 3}
-    x_rot = c4.act(g, x)                                 # rot90 of each x[b], g[b] times
-    assert (c4.act(c4.inverse(g), x_rot) == x).all()
 """
 
 from __future__ import annotations
