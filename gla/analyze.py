@@ -14,8 +14,8 @@ It reads the run through :func:`gla.run.load_run` (any device count) and ``eval.
 ``metrics.jsonl`` from the workdir. Orbit and swap grid draw 3D settings as middle slices
 (:func:`gla.plots.mid_slice`); the transform grid is :func:`gla.plots.transform_grid`, the
 same figure as training's ``figures/transforms.png``. Pairs come from the setting's own pair
-function, so settings whose scene is partly fixed (a block, a sky) need no change here. A setting that wants more
-on the page appends a function to :data:`SECTION_HOOKS`.
+function, so settings whose scene is partly fixed (a block, a sky) need no change here. A
+setting that wants more on the page appends a function to :data:`SECTION_HOOKS`.
 """
 
 from __future__ import annotations

@@ -61,10 +61,6 @@ class RunCheckpoints:
     def latest_step(self, which: str = LATEST) -> Optional[int]:
         return self._managers[which].latest_step()
 
-    def all_steps(self, which: str = LATEST) -> list:
-        """The kept steps of ``which``, ascending."""
-        return sorted(int(s) for s in self._managers[which].all_steps())
-
     def save(self, which: str, step: int, state: Any, progress: dict) -> None:
         self._managers[which].save(step, args=ocp.args.Composite(
             state=ocp.args.StandardSave(state), progress=ocp.args.JsonSave(progress)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 from typing import Any, Optional
 
 import jax
@@ -146,6 +147,13 @@ class Run:
             for e in range(num)])
 
 
+def kept_steps(workdir: str, which: str = checkpointing.BEST) -> list:
+    """The steps kept in ``workdir/checkpoints/<which>/`` (finished saves only), ascending."""
+    folder = os.path.join(workdir, 'checkpoints', which)
+    return sorted(int(d) for d in os.listdir(folder) if d.isdigit()) \
+        if os.path.isdir(folder) else []
+
+
 def load_run(workdir: str, which: str = checkpointing.BEST, step: Optional[int] = None) -> Run:
     """Restores the run in ``workdir``: ``which`` is ``'best'`` (by validation loss) or
     ``'latest'``; ``step`` picks a specific kept step.
@@ -161,7 +169,7 @@ def load_run(workdir: str, which: str = checkpointing.BEST, step: Optional[int] 
     if step is None:
         raise FileNotFoundError(f'no {which!r} checkpoint in {workdir}/checkpoints: the run '
                                 'has not finished its first epoch yet.')
-    kept = ckpts.all_steps(which)
+    kept = kept_steps(workdir, which)
     if step not in kept:
         raise FileNotFoundError(f'step {step} is not kept among the {which!r} checkpoints of '
                                 f'{workdir}; kept steps: {kept}')

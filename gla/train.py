@@ -33,9 +33,9 @@ from gla import models
 from gla import pairs
 from gla import parallel
 from gla import state as state_lib
-from gla import summaries
 from gla.data import sources
 from gla import groups
+from gla import summaries
 
 LOSS_TERMS = ('loss', 'recon', 'inv', 'const')
 
@@ -291,21 +291,16 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
     summary = dict(final_step=step, best_step=best_step, best_val_loss=best_val,
                    warnings=monitor.warnings, train_seconds=elapsed,
                    images_per_sec=(step - start_step) * config.batch_size / max(elapsed, 1e-9))
-    logging.info('training done: step %d, best val loss %.5f at step %s, %.0f img/s',
-                 step, best_val, best_step, summary['images_per_sec'])
+    logging.info('training done: step %d/%d in %s at %.0f img/s, best val loss %.5f at step '
+                 '%s, %d divergence warnings; next: evaluation of the best checkpoint '
+                 '(eval.json, figures/), then python -m gla.analyze --workdir %s for the '
+                 'report', step, total_steps, _format_duration(elapsed),
+                 summary['images_per_sec'], best_val, best_step, len(monitor.warnings),
+                 workdir)
     return summary
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     """Trains, then evaluates the best checkpoint; writes ``eval.json`` and ``figures/``."""
     summary = train(config, workdir)
-    results = evaluate.evaluate_run(workdir, training_summary=summary)
-    logging.info('finished %s: step %d, best val loss %.5f at step %s, test transformed PSNR '
-                 '%.2f dB, %d of %d channels variant, %d warnings, training %s at %.0f img/s; '
-                 'eval.json and figures/ written; report: python -m gla.analyze --workdir %s',
-                 workdir, summary['final_step'], summary['best_val_loss'], summary['best_step'],
-                 results[evaluate.PSNR_KEY], results['num_variant_channels'],
-                 results['num_channels'], len(summary['warnings']),
-                 _format_duration(summary['train_seconds']), summary['images_per_sec'],
-                 workdir)
-    return results
+    return evaluate.evaluate_run(workdir, training_summary=summary)

@@ -26,12 +26,3 @@ def run_python(args, env_extra=None, timeout=600, check=True):
 def tiny_config():
     from configs import test as test_config
     return test_config.get_config()
-
-
-@pytest.fixture(scope='session')
-def tiny_trained_run(tmp_path_factory):
-    """A workdir trained and evaluated with ``configs/test.py`` on one CPU device (shared by
-    the analysis tests; do not write into it except under ``report/``)."""
-    workdir = str(tmp_path_factory.mktemp('tiny_trained_run'))
-    run_python(['launch.py', '--config', 'configs/test.py', '--workdir', workdir])
-    return workdir

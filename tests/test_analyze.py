@@ -9,9 +9,15 @@ import numpy as np
 import pytest
 
 import chromium_page
+import trained_runs
 from conftest import run_python
 
 FIGURES = ('losses.png', 'mask.png', 'orbit.png', 'transforms.png', 'swap.png')
+
+
+@pytest.fixture(scope='module')
+def tiny_trained_run(tmp_path_factory):
+    return trained_runs.tiny(tmp_path_factory)
 
 
 @pytest.fixture(scope='module')

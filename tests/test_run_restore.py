@@ -11,6 +11,7 @@ import textwrap
 import numpy as np
 import pytest
 
+import trained_runs
 from conftest import REPO, run_python
 
 # Restores WORKDIR in a fresh process with its own device count and saves the parameters and
@@ -39,6 +40,11 @@ TRAIN_THEN_RESTORE = textwrap.dedent('''
 ''') + RESTORE_AND_SAVE
 
 TWO_DEVICES = {'XLA_FLAGS': '--xla_force_host_platform_device_count=2'}
+
+
+@pytest.fixture(scope='module')
+def tiny_trained_run(tmp_path_factory):
+    return trained_runs.tiny(tmp_path_factory)
 
 
 def _restore_here(workdir):
