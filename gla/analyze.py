@@ -208,7 +208,7 @@ def image_sections(run: run_lib.Run, dataset: sources.Dataset, out_dir: str,
     names = run.element_names
     slice_note = ' 3D grids are shown as their middle slice.' if ndim > 2 else ''
 
-    orbit_idx = spread(len(names), 24)
+    orbit_idx = spread(len(names), 12)  # e.g. 12 of the cube group's 24 rotations
     plots.orbit_figure(os.path.join(out_dir, 'orbit.png'), arrays['target'][orbit_idx],
                        arrays['prediction'][orbit_idx], [names[i] for i in orbit_idx], ndim)
     grid_idx = spread(len(names), 6)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 
 import matplotlib
 
@@ -134,8 +135,9 @@ def orbit_figure(path: str, targets: np.ndarray, predictions: np.ndarray,
             for e in range(num_elements):
                 ax = axes[2 * n + k, e]
                 _show(ax, _display(rows[e, n], spatial_ndim))
-                if n == 0 and k == 0:
-                    ax.set_title(f'g = {element_names[e]}', fontsize=8)
+                if n == 0 and k == 0:  # long names (3D axes) wrap onto lines
+                    ax.set_title('\n'.join(textwrap.wrap(f'g = {element_names[e]}', 14)),
+                                 fontsize=7)
                 if e == 0:
                     ax.set_ylabel(f'#{n} {label}', fontsize=7)
     fig.tight_layout()
