@@ -23,7 +23,8 @@ setuptools.setup(
         'matplotlib>=3.8',
     ],
     extras_require={
-        'test': ['pytest>=8'],
+        'test': ['pytest>=8', 'tensorboardX>=2.6'],  # tensorboardX: the event-file test
+        'tensorboard': ['tensorboardX>=2.6'],  # TensorBoard event files while training
         'bench': ['torch==2.13.0'],
     },
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 
 import matplotlib
 
@@ -88,6 +89,104 @@ def loss_curves(path: str, rows: list) -> None:
     ax_share.set_ylim(-0.02, 1.02)
     ax_share.set_xlabel('step')
     ax_share.set_title('share of variant channels')
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def mid_slice(a: np.ndarray, spatial_ndim: int) -> np.ndarray:
+    """``(*spatial, ...)`` -> the middle 2D slice ``(H, W, ...)``: index ``n // 2`` of each
+    spatial axis before the last two (a 3D volume ``(D, H, W, C)`` -> ``(H, W, C)`` at
+    depth ``D // 2``). The report's figures use it so they draw 2D and 3D runs alike."""
+    a = np.asarray(a)
+    for _ in range(spatial_ndim - 2):
+        a = a[a.shape[0] // 2]
+    return a
+
+
+def _display(a: np.ndarray, spatial_ndim: int) -> np.ndarray:
+    """An image ``(*spatial, C)`` -> what ``imshow`` takes: its middle 2D slice, ``(H, W)``
+    for one channel (or any count but three: channel 0), ``(H, W, 3)`` for RGB."""
+    a = mid_slice(a, spatial_ndim)
+    return a if a.shape[-1] == 3 else a[..., 0]
+
+
+def _show(ax, img: np.ndarray) -> None:
+    """An image in [-1, 1] (from :func:`_display`), grey or RGB, without ticks."""
+    if img.ndim == 3:
+        ax.imshow(np.clip((img + 1) / 2, 0, 1))
+    else:
+        ax.imshow(img, cmap='gray', vmin=-1.0, vmax=1.0)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def orbit_figure(path: str, targets: np.ndarray, predictions: np.ndarray,
+                 element_names: list, spatial_ndim: int = 2) -> None:
+    """The orbit of a few images under the group: for each image ``n`` two rows, the true
+    ``T_g x_n`` and the prediction ``D(z_i + Phi_g z_v)``, one column per element ``g``.
+    ``targets``, ``predictions``: ``(n_elements, n_images, *spatial, C)``."""
+    num_elements, num_images = targets.shape[:2]
+    fig, axes = plt.subplots(2 * num_images, num_elements,
+                             figsize=(1.2 * num_elements + 0.9, 1.2 * 2 * num_images),
+                             squeeze=False)
+    for n in range(num_images):
+        for k, (rows, label) in enumerate(((targets, 'true'), (predictions, 'predicted'))):
+            for e in range(num_elements):
+                ax = axes[2 * n + k, e]
+                _show(ax, _display(rows[e, n], spatial_ndim))
+                if n == 0 and k == 0:  # long names (3D axes) wrap onto lines
+                    ax.set_title('\n'.join(textwrap.wrap(f'g = {element_names[e]}', 14)),
+                                 fontsize=7)
+                if e == 0:
+                    ax.set_ylabel(f'#{n} {label}', fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def swap_grid(path: str, images_a: np.ndarray, images_b: np.ndarray, swapped: np.ndarray,
+              spatial_ndim: int = 2) -> None:
+    """``swapped[i, j] = D(z_i(A_i) + z_v(B_j))``: row ``i`` keeps the invariant part of image
+    ``A_i`` (left column), column ``j`` takes the variant part of image ``B_j`` (top row).
+    ``images_a``: ``(n, *spatial, C)``, ``images_b``: ``(m, *spatial, C)``, ``swapped``:
+    ``(n, m, *spatial, C)``."""
+    n, m = len(images_a), len(images_b)
+    fig, axes = plt.subplots(n + 1, m + 1, figsize=(1.2 * (m + 1), 1.2 * (n + 1)),
+                             squeeze=False)
+    axes[0, 0].axis('off')
+    axes[0, 0].text(0.5, 0.5, 'z_i from A (rows)\nz_v from B (cols)', ha='center',
+                    va='center', fontsize=6, transform=axes[0, 0].transAxes)
+    for j in range(m):
+        _show(axes[0, j + 1], _display(images_b[j], spatial_ndim))
+        axes[0, j + 1].set_title(f'B{j}', fontsize=8)
+    for i in range(n):
+        _show(axes[i + 1, 0], _display(images_a[i], spatial_ndim))
+        axes[i + 1, 0].set_ylabel(f'A{i}', fontsize=8)
+        for j in range(m):
+            _show(axes[i + 1, j + 1], _display(swapped[i, j], spatial_ndim))
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def mask_figure(path: str, mask: np.ndarray, logits=None, tau: float = 0.5) -> None:
+    """The ALD mask: one bar per latent channel, its logit ``alpha`` (or, for a fixed mask,
+    its 0/1 value), variant channels in orange, invariant in blue; the dashed line is the
+    threshold ``logit(tau)`` (``sigmoid(alpha) > tau`` <=> ``alpha > logit(tau)``)."""
+    mask = np.asarray(mask) > 0.5
+    values = np.asarray(logits if logits is not None else mask.astype(float))
+    channels = np.arange(len(mask))
+    fig, ax = plt.subplots(figsize=(min(2 + 0.16 * len(mask), 14), 3.2))
+    ax.bar(channels, values, color=np.where(mask, '#e6812f', '#3b75af'), width=0.8)
+    if logits is not None:
+        ax.axhline(float(np.log(tau / (1 - tau))), color='k', ls='--', lw=0.8)
+        ax.set_ylabel('logit alpha')
+    else:
+        ax.set_ylabel('mask (fixed)')
+    ax.set_xlabel('latent channel')
+    ax.set_xlim(-0.7, len(mask) - 0.3)
+    ax.set_title(f'variant channels (orange): {int(mask.sum())} of {len(mask)}', fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

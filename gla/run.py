@@ -2,15 +2,18 @@
 
     import gla
     run = gla.load_run('runs/rotated_mnist')          # best-by-validation step
-    x_rot = run.transform(digits, g=np.array([1]))    # D(z_i + Phi_g z_v): a quarter turn
+    x_rot = run.transform(digits, 1)                  # D(z_i + Phi_g z_v): a quarter turn
+    frames = run.orbit(digits)                        # every evaluation element of the group
 
-Works on any device count: parameters are restored replicated onto the current devices.
+Works on any device count: parameters are restored replicated onto the current devices,
+whatever the device count of the run that wrote them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 from typing import Any, Optional
 
 import jax
@@ -53,39 +56,123 @@ class Run:
         }
 
     @property
+    def image_shape(self) -> tuple:
+        """``(*spatial, C)`` of the images the run was trained on, e.g. ``(28, 28, 1)``."""
+        return tuple(int(d) for d in self.progress['image_shape'])
+
+    @property
     def mask(self) -> np.ndarray:
         """The variant mask ``(c,)``: 1 = variant channel, 0 = invariant."""
         return np.asarray(self._fns['mask']())
 
+    @property
+    def mask_logits(self) -> Optional[np.ndarray]:
+        """The ALD logits ``alpha`` ``(c,)`` of a learned mask (channel ``k`` is variant iff
+        ``sigmoid(alpha[k]) > tau``); ``None`` for a fixed mask (``config.mask.kind`` other
+        than ``'learned'``)."""
+        alpha = self.params.get('mask', {}).get('alpha')
+        return None if alpha is None else np.asarray(alpha)
+
+    @property
+    def mask_probabilities(self) -> Optional[np.ndarray]:
+        """``sigmoid(alpha)`` ``(c,)`` of a learned mask, ``None`` for a fixed mask."""
+        alpha = self.mask_logits
+        return None if alpha is None else 1.0 / (1.0 + np.exp(-alpha.astype(np.float64)))
+
+    @property
+    def eval_elements(self):
+        """The group elements the run is evaluated under (all four for C4), batched."""
+        return jax.tree.map(np.asarray, self.group.eval_elements())
+
+    @property
+    def element_names(self) -> list:
+        """Labels of :attr:`eval_elements` (C4: ``['0°', '90°', '180°', '270°']``)."""
+        return self.group.describe(self.eval_elements)
+
+    def _check_images(self, x, what: str = 'x'):
+        """Shape check with a message that says how to fix the input (works on tracers)."""
+        shape = tuple(getattr(x, 'shape', np.shape(x)))
+        expected = self.image_shape
+        if shape[1:] != expected:
+            hint = ''
+            if shape == expected:
+                hint = ' This is one image: add the batch axis, x[None].'
+            elif shape[1:] == expected[:-1] and expected[-1] == 1:
+                hint = ' Add the channel axis: x[..., None].'
+            raise ValueError(f'{what} has shape {shape}; this run takes images of shape (B, '
+                             f'{", ".join(map(str, expected))}) scaled to [-1, 1].{hint}')
+        dtype = getattr(x, 'dtype', np.asarray(x).dtype)
+        if not np.issubdtype(dtype, np.floating):
+            raise ValueError(f'{what} has dtype {dtype}; pass float images in [-1, 1] (uint8 '
+                             'pixels: x / 127.5 - 1).')
+        return x
+
+    @staticmethod
+    def _batch_elements(g, batch_size: int):
+        """A scalar element (``1`` for a quarter turn) applies to every image of the batch."""
+        return jax.tree.map(
+            lambda a: np.full((batch_size,), a) if np.ndim(a) == 0 else a, g)
+
     def encode(self, x):
         """Images ``(B, *spatial, C)`` in [-1, 1] -> latents ``z`` ``(B, *h, c)``."""
-        return self._fns['encode'](x)
+        return self._fns['encode'](self._check_images(x))
 
     def split(self, z):
         """``z -> (z_v, z_i)``, the variant and invariant parts (same shape as ``z``)."""
         return self._fns['split'](z)
 
     def act(self, g, z_v):
-        """``Phi_g(z_v)``."""
-        return self._fns['act'](g, z_v)
+        """``Phi_g(z_v)`` for ``z_v`` ``(B, *h, c)`` and ``g`` a batch of elements (or one
+        element for the whole batch)."""
+        return self._fns['act'](self._batch_elements(g, z_v.shape[0]), z_v)
 
     def decode(self, z):
         """Latents ``(B, *h, c)`` -> images ``(B, *spatial, C)``."""
         return self._fns['decode'](z)
 
     def transform(self, x, g):
-        """``D(z_i(x) + Phi_g(z_v(x)))``: the predicted ``T_g x``."""
-        return self._fns['transform'](x, g)
+        """``D(z_i(x) + Phi_g(z_v(x)))``: the predicted ``T_g x`` for images ``x``
+        ``(B, *spatial, C)`` in [-1, 1]; ``g`` a batch of elements or one for all."""
+        x = self._check_images(x)
+        return self._fns['transform'](x, self._batch_elements(g, x.shape[0]))
+
+    def orbit(self, x) -> np.ndarray:
+        """The predicted orbit of ``x`` ``(B, *spatial, C)``: ``(E, B, *spatial, C)``, one row
+        per element of :attr:`eval_elements` (C4: 0°, 90°, 180°, 270° CCW)."""
+        x = self._check_images(x)
+        elements = self.eval_elements
+        num = len(jax.tree.leaves(elements)[0])
+        return np.stack([
+            np.asarray(self.transform(x, jax.tree.map(lambda a: a[e], elements)))
+            for e in range(num)])
+
+
+def kept_steps(workdir: str, which: str = checkpointing.BEST) -> list:
+    """The steps kept in ``workdir/checkpoints/<which>/`` (finished saves only), ascending."""
+    folder = os.path.join(workdir, 'checkpoints', which)
+    return sorted(int(d) for d in os.listdir(folder) if d.isdigit()) \
+        if os.path.isdir(folder) else []
 
 
 def load_run(workdir: str, which: str = checkpointing.BEST, step: Optional[int] = None) -> Run:
     """Restores the run in ``workdir``: ``which`` is ``'best'`` (by validation loss) or
-    ``'latest'``; ``step`` picks a specific kept step."""
+    ``'latest'``; ``step`` picks a specific kept step.
+
+    The parameters land replicated on the current devices, so a run trained on 8 devices
+    restores on a laptop's one CPU and vice versa.
+    """
+    if which not in (checkpointing.BEST, checkpointing.LATEST):
+        raise ValueError(f"which={which!r}: pass 'best' (lowest validation loss) or 'latest'")
     config = checkpointing.read_config(workdir)
     ckpts = checkpointing.RunCheckpoints(workdir, create=False)
     step = ckpts.latest_step(which) if step is None else step
     if step is None:
-        raise FileNotFoundError(f'no {which!r} checkpoint in {workdir}/checkpoints')
+        raise FileNotFoundError(f'no {which!r} checkpoint in {workdir}/checkpoints: the run '
+                                'has not finished its first epoch yet.')
+    kept = kept_steps(workdir, which)
+    if step not in kept:
+        raise FileNotFoundError(f'step {step} is not kept among the {which!r} checkpoints of '
+                                f'{workdir}; kept steps: {kept}')
     progress = ckpts.restore_progress(which, step)
     group = groups.get_group(config.group.name)
     image_shape = tuple(progress['image_shape'])

@@ -37,6 +37,7 @@ from gla import reliability
 from gla import state as state_lib
 from gla.data import sources
 from gla import groups
+from gla import summaries
 
 LOSS_TERMS = ('loss', 'recon', 'inv', 'const')
 
@@ -98,7 +99,8 @@ def epoch_order(seed: int, epoch: int, num_examples: int) -> np.ndarray:
 
 
 class MetricsLog:
-    """``workdir/metrics.jsonl``: one JSON object per row, written by process 0 only.
+    """``workdir/metrics.jsonl``: one JSON object per row, written by process 0 only; the
+    same rows go to TensorBoard event files where tensorboardX is installed (gla.summaries).
 
     On resume the rows past the restored step are dropped, so the file reads as if the run
     had never stopped.
@@ -113,11 +115,16 @@ class MetricsLog:
                         and json.loads(line).get('step', 0) <= resume_step]
             with open(self.path, 'w') as f:
                 f.writelines(rows)
+        self.tensorboard = summaries.ScalarWriter(workdir, resume_step, enabled=self.enabled)
 
     def write(self, row: dict) -> None:
         if self.enabled:
             with open(self.path, 'a') as f:
                 f.write(json.dumps(row) + '\n')
+            self.tensorboard.write(row)
+
+    def close(self) -> None:
+        self.tensorboard.close()
 
 
 class DivergenceMonitor:
@@ -321,12 +328,17 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
             ckpts.save(checkpointing.LATEST, step, state, progress)
     ckpts.wait_until_finished()
     ckpts.close()
+    metrics_log.close()
     elapsed = time.time() - train_start
     summary = dict(final_step=step, best_step=best_step, best_val_loss=best_val,
                    warnings=monitor.warnings, train_seconds=elapsed,
                    images_per_sec=(step - start_step) * config.batch_size / max(elapsed, 1e-9))
-    logging.info('training done: step %d, best val loss %.5f at step %s, %.0f img/s',
-                 step, best_val, best_step, summary['images_per_sec'])
+    logging.info('training done: step %d/%d in %s at %.0f img/s, best val loss %.5f at step '
+                 '%s, %d divergence warnings; next: evaluation of the best checkpoint '
+                 '(eval.json, figures/), then python -m gla.analyze --workdir %s for the '
+                 'report', step, total_steps, _format_duration(elapsed),
+                 summary['images_per_sec'], best_val, best_step, len(monitor.warnings),
+                 workdir)
     return summary
 
 

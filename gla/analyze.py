@@ -1,0 +1,352 @@
+"""An HTML report of a trained run: ``python -m gla.analyze --workdir DIR``.
+
+Writes ``DIR/report/index.html``, one self-contained page (every figure inlined as a base64
+PNG, no scripts or styles from elsewhere, so it opens from disk in any browser without a
+server), and every figure as a PNG beside it:
+
+    losses.png      loss terms and the share of variant channels over training
+    mask.png        the ALD mask: logit alpha per latent channel, variant channels marked
+    orbit.png       a few test images under the group: true T_g x and predicted
+    transforms.png  input / target / prediction / |z| / |Phi_g z_v| / |z_i|
+    swap.png        D(z_i(A) + z_v(B)) for every pair of test images A, B
+
+It reads the run through :func:`gla.run.load_run` (any device count) and ``eval.json`` /
+``metrics.jsonl`` from the workdir. Orbit and swap grid draw 3D settings as middle slices
+(:func:`gla.plots.mid_slice`); the transform grid is :func:`gla.plots.transform_grid`, the
+same figure as training's ``figures/transforms.png``. Pairs come from the setting's own pair
+function, so settings whose scene is partly fixed (a block, a sky) need no change here. A
+setting that wants more on the page appends a function to :data:`SECTION_HOOKS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import dataclasses
+import html
+import json
+import os
+import sys
+from typing import Callable, Optional
+
+import jax
+import numpy as np
+
+from gla import evaluate
+from gla import pairs
+from gla import plots
+from gla import run as run_lib
+from gla.data import sources
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    """One part of the page: a title, HTML body (already escaped) and the PNG files
+    (names inside the report folder) it shows, in order."""
+    title: str
+    body: str = ''
+    figures: tuple = ()  # ((file name, caption), ...)
+
+
+# Extra sections for a setting: ``hook(run, dataset_or_None, out_dir) -> list[Section]``.
+SECTION_HOOKS: list = []
+
+
+def pick_images(split: sources.Split, n: int) -> np.ndarray:
+    """``n`` test images, of distinct labels where there are enough (the first example of
+    each label in order of appearance), then the next ones in order: ``(n, *spatial, C)``."""
+    n = min(n, len(split))
+    chosen, seen = [], set()
+    for i, label in enumerate(split.labels):
+        if int(label) not in seen:
+            seen.add(int(label))
+            chosen.append(i)
+        if len(chosen) == n:
+            break
+    rest = [i for i in range(len(split)) if i not in set(chosen)]
+    chosen += rest[:n - len(chosen)]
+    return split.images[np.array(sorted(chosen))]
+
+
+def clean_inputs(run: run_lib.Run, images: np.ndarray) -> np.ndarray:
+    """The network inputs ``x`` of ``images`` under the identity, made by the setting's pair
+    function (for settings that draw a fixed part onto both images)."""
+    pair_fn = pairs.build_pair_fn(run.config, run.group)
+    key = jax.random.key(run.config.eval.test_pairs_seed)
+    return np.asarray(pair_fn(key, images, run.group.identity(len(images)))[0])
+
+
+def swap_latents(run: run_lib.Run, images_a: np.ndarray, images_b: np.ndarray) -> np.ndarray:
+    """``out[i, j] = D(z_i(A_i) + z_v(B_j))``: ``(n, m, *spatial, C)``. Its diagonal (A = B)
+    is the plain reconstruction ``D(z(A_i))``."""
+    _, inv_a = run.split(run.encode(images_a))
+    var_b, _ = run.split(run.encode(images_b))
+    inv_a, var_b = np.asarray(inv_a), np.asarray(var_b)
+    n, m = len(inv_a), len(var_b)
+    mixed = (inv_a[:, None] + var_b[None, :]).reshape((n * m,) + inv_a.shape[1:])
+    return np.asarray(run.decode(mixed)).reshape((n, m) + tuple(images_a.shape[1:]))
+
+
+def spread(num: int, most: int) -> np.ndarray:
+    """At most ``most`` indices of ``range(num)``, evenly spread, always including 0."""
+    if num <= most:
+        return np.arange(num)
+    return np.unique(np.round(np.linspace(0, num, most, endpoint=False)).astype(int))
+
+
+def _flatten(tree, prefix: str = '') -> list:
+    if isinstance(tree, dict):
+        return [kv for k in sorted(tree) for kv in _flatten(tree[k], f'{prefix}{k}.')]
+    return [(prefix[:-1], tree)]
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f'{value:.4g}'
+    if isinstance(value, (list, tuple)) and len(value) > 16:
+        return f'{list(value[:16])} ... ({len(value)} items)'
+    return str(value)
+
+
+def _table(rows: list, header: tuple) -> str:
+    head = ''.join(f'<th>{html.escape(h)}</th>' for h in header)
+    body = ''.join('<tr>' + ''.join(f'<td>{html.escape(_fmt(c))}</td>' for c in row) + '</tr>'
+                   for row in rows)
+    return f'<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _read_json(path: str) -> Optional[dict]:
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def config_section(run: run_lib.Run) -> Section:
+    return Section('Config', '<p>The config the run was trained with (<code>config.json</code>'
+                   ').</p>' + _table(_flatten(run.config.to_dict()), ('field', 'value')))
+
+
+def eval_section(run: run_lib.Run, results: Optional[dict]) -> Section:
+    if results is None:
+        return Section('Evaluation', '<p class="note">No <code>eval.json</code> in the workdir: '
+                       'the run has not been evaluated yet. Launch it again with the same '
+                       '<code>--workdir</code>; a finished run skips training and evaluates.'
+                       '</p>')
+    body = []
+    if results.get('step') != run.step:
+        body.append(f'<p class="note">eval.json is of step {results.get("step")}; the figures '
+                    f'below are of step {run.step}.</p>')
+    headline = [(k, v) for k, v in sorted(results.items())
+                if isinstance(v, (int, float, str)) and not isinstance(v, bool)]
+    body.append(_table(headline, ('metric', 'value')))
+    per = results.get('per_group_element') or {}
+    if per:
+        keys = sorted({k for v in per.values() for k in v})
+        # In the group's own order (eval.json sorts its keys as strings: 0°, 180°, 270°, 90°).
+        order = {name: i for i, name in enumerate(run.element_names)}
+        names = sorted(per, key=lambda name: (order.get(name, len(order)), name))
+        body.append('<h3>Per group element</h3>' + _table(
+            [[name] + [per[name].get(k) for k in keys] for name in names], ['g'] + keys))
+    probe = results.get('linear_probe') or {}
+    if probe:
+        splits = sorted({k for v in probe.values() for k in v},
+                        key=lambda k: (k != 'upright', k))
+        body.append('<h3>Linear probe accuracy</h3>' + _table(
+            [[part] + [v.get(s) for s in splits] for part, v in probe.items()],
+            ['features'] + splits))
+    training = results.get('training') or {}
+    warnings = training.get('warnings') or []
+    if warnings:
+        body.append('<h3>Divergence warnings</h3><ul>' + ''.join(
+            f'<li>{html.escape(w)}</li>' for w in warnings) + '</ul>')
+    return Section('Evaluation (test split, eval.json)', ''.join(body))
+
+
+def curves_section(run: run_lib.Run, out_dir: str) -> Section:
+    rows = plots.read_metrics(os.path.join(run.workdir, 'metrics.jsonl'))
+    if not rows:
+        return Section('Training curves', '<p class="note">No metrics.jsonl in the workdir.</p>')
+    plots.loss_curves(os.path.join(out_dir, 'losses.png'), rows)
+    last = [r for r in rows if r.get('split') == 'train'][-1:]
+    body = ''
+    if last:
+        body = (f'<p>Last logged training step {last[0]["step"]}, means over its log '
+                f'interval: loss {last[0]["loss"]:.4g}, variant share '
+                f'{last[0].get("variant_share", float("nan")):.3f}.</p>')
+    return Section('Training curves', body, (
+        ('losses.png', 'Loss terms (log scale; solid: training, dashed: validation) and the '
+         'share of variant channels over training steps.'),))
+
+
+def mask_section(run: run_lib.Run, out_dir: str) -> Section:
+    mask, logits, probs = run.mask, run.mask_logits, run.mask_probabilities
+    tau = float(run.config.mask.get('tau', 0.5))
+    plots.mask_figure(os.path.join(out_dir, 'mask.png'), mask, logits, tau)
+    variant = [int(c) for c in np.flatnonzero(mask > 0.5)]
+    rows = [(c, 'variant' if mask[c] > 0.5 else 'invariant',
+             float(logits[c]) if logits is not None else '-',
+             float(probs[c]) if probs is not None else '-') for c in range(len(mask))]
+    body = (f'<p>Mask kind <code>{html.escape(str(run.config.mask.kind))}</code>: '
+            f'{len(variant)} of {len(mask)} latent channels are variant (z_v), '
+            f'{len(mask) - len(variant)} invariant (z_i). Variant channels: '
+            f'{html.escape(str(variant))}.</p>'
+            '<details><summary>Every channel</summary>'
+            + _table(rows, ('channel', 'part', 'logit alpha', 'sigmoid(alpha)'))
+            + '</details>')
+    return Section('Mask', body, (
+        ('mask.png', f'Logit alpha of every latent channel; orange: variant (sigmoid(alpha) > '
+         f'tau = {tau:g}), blue: invariant; dashed: the threshold logit(tau).'),))
+
+
+def image_sections(run: run_lib.Run, dataset: sources.Dataset, out_dir: str,
+                   num_images: int) -> list:
+    """Orbit, transform grid and swap grid for a few test images."""
+    ndim = len(run.image_shape) - 1
+    images = pick_images(dataset.test, num_images)
+    arrays = evaluate.figure_arrays(run, images)
+    names = run.element_names
+    slice_note = ' 3D grids are shown as their middle slice.' if ndim > 2 else ''
+
+    orbit_idx = spread(len(names), 12)  # e.g. 12 of the cube group's 24 rotations
+    plots.orbit_figure(os.path.join(out_dir, 'orbit.png'), arrays['target'][orbit_idx],
+                       arrays['prediction'][orbit_idx], [names[i] for i in orbit_idx], ndim)
+    grid_idx = spread(len(names), 6)
+    grid_images = min(len(images), 3)
+    # plots.transform_grid is the figure of figures/transforms.png, so the report draws a
+    # setting's grid (3D included) exactly as training's own figures do.
+    plots.transform_grid(os.path.join(out_dir, 'transforms.png'),
+                         {k: v[grid_idx][:, :grid_images] for k, v in arrays.items()},
+                         [names[i] for i in grid_idx])
+    inputs = clean_inputs(run, images)
+    plots.swap_grid(os.path.join(out_dir, 'swap.png'), inputs, inputs,
+                    swap_latents(run, inputs, inputs), ndim)
+    return [
+        Section('Orbit under the group', '', (
+            ('orbit.png', 'For each test image, the true T_g x (upper row) and the prediction '
+             'D(z_i + Phi_g z_v) (lower row), one column per group element.' + slice_note),)),
+        Section('Input, target, prediction and latents', '', (
+            ('transforms.png', 'Rows: input x, target T_g x, prediction, |z(x)|, |Phi_g z_v| '
+             'and |z_i(x)| (norms over channels, common scale per row); columns: test image '
+             'and group element.' + slice_note),)),
+        Section('Swapping z_v and z_i', '', (
+            ('swap.png', 'Cell (i, j) decodes z_i of image A_i (left) plus z_v of image B_j '
+             '(top), no group action. The diagonal is the plain reconstruction; along a row '
+             'what z_i carries stays, along a column what z_v carries stays.'
+             + slice_note),)),
+    ]
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em;
+       color: #222; }
+h1 { font-size: 1.5em; } h2 { border-bottom: 1px solid #ccc; margin-top: 2em; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
+td, th { border: 1px solid #ddd; padding: 2px 8px; text-align: left; }
+th { background: #f3f3f3; } figure { margin: 1em 0; } img { max-width: 100%; }
+figcaption { font-size: 0.85em; color: #555; } .note { color: #a15c00; }
+code { background: #f3f3f3; padding: 0 3px; }
+"""
+
+# Marks the page when every image has loaded (or not): lets a headless browser check that
+# every image resolves without a DevTools client (data-images / data-broken on <body>).
+_CHECK_SCRIPT = """
+window.addEventListener('load', function () {
+  var broken = 0, images = document.images;
+  for (var i = 0; i < images.length; i++) {
+    if (!(images[i].complete && images[i].naturalWidth > 0)) { broken++; }
+  }
+  document.body.setAttribute('data-images', String(images.length));
+  document.body.setAttribute('data-broken', String(broken));
+});
+"""
+
+
+def render_page(title: str, intro: str, sections: list, out_dir: str) -> str:
+    """The HTML of the page, every figure inlined from ``out_dir`` as a base64 data URI."""
+    parts = [f'<h1>{html.escape(title)}</h1>', intro, '<nav><ul>']
+    parts += [f'<li><a href="#s{i}">{html.escape(s.title)}</a></li>'
+              for i, s in enumerate(sections)]
+    parts.append('</ul></nav>')
+    for i, section in enumerate(sections):
+        parts.append(f'<section id="s{i}"><h2>{html.escape(section.title)}</h2>{section.body}')
+        for name, caption in section.figures:
+            with open(os.path.join(out_dir, name), 'rb') as f:
+                data = base64.b64encode(f.read()).decode('ascii')
+            parts.append(f'<figure><img src="data:image/png;base64,{data}" '
+                         f'alt="{html.escape(caption)}"><figcaption>{html.escape(caption)} '
+                         f'(<a href="{html.escape(name)}">{html.escape(name)}</a>)'
+                         '</figcaption></figure>')
+        parts.append('</section>')
+    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<title>{html.escape(title)}</title><style>{_STYLE}</style>'
+            f'<script>{_CHECK_SCRIPT}</script></head><body>\n' + '\n'.join(parts)
+            + '\n</body></html>\n')
+
+
+def build_report(workdir: str, which: str = 'best', num_images: int = 4,
+                 out_dir: Optional[str] = None, step: Optional[int] = None) -> str:
+    """Writes ``out_dir/index.html`` (default ``workdir/report``) and its PNGs for the
+    ``which`` checkpoint (``'best'`` or ``'latest'``, or a kept ``step``) of ``workdir``;
+    returns the page's path."""
+    if num_images < 1:
+        raise ValueError(f'num_images={num_images} must be >= 1')
+    run = run_lib.load_run(workdir, which, step)
+    out_dir = out_dir or os.path.join(workdir, 'report')
+    os.makedirs(out_dir, exist_ok=True)
+    results = _read_json(os.path.join(workdir, 'eval.json'))
+    sections = [config_section(run), eval_section(run, results), curves_section(run, out_dir),
+                mask_section(run, out_dir)]
+    dataset = None
+    try:
+        dataset = sources.load_dataset(run.config.data)
+    except (sources.DataError, OSError) as e:
+        sections.append(Section('Images', '<p class="note">The test images could not be '
+                                f'read, so no image figures: {html.escape(str(e))}</p>'))
+    if dataset is not None:
+        sections += image_sections(run, dataset, out_dir, num_images)
+    for hook in SECTION_HOOKS:
+        sections += hook(run, dataset, out_dir)
+
+    psnr = (results or {}).get(evaluate.PSNR_KEY)
+    intro = (f'<p>Run <code>{html.escape(os.path.abspath(workdir))}</code>, {which} checkpoint '
+             f'at step {run.step}; group <code>{html.escape(run.group.name)}</code>, images '
+             f'{run.image_shape}, data <code>{html.escape(str(run.config.data.source))}:'
+             f'{html.escape(str(run.config.data.get("name", "")))}</code>.'
+             + (f' Test transformed PSNR {psnr:.2f} dB.' if psnr is not None else '')
+             + f' Made by <code>python -m gla.analyze --workdir {html.escape(workdir)}</code>.'
+             '</p>')
+    page = render_page(f'gla report: {os.path.basename(os.path.abspath(workdir))}', intro,
+                       sections, out_dir)
+    path = os.path.join(out_dir, 'index.html')
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        f.write(page)
+    os.replace(tmp, path)
+    return path
+
+
+def main(argv: Optional[list] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog='python -m gla.analyze',
+        description='Writes WORKDIR/report/index.html (self-contained) and its PNG figures '
+                    'for a trained gla run.')
+    parser.add_argument('--workdir', required=True, help='the run directory (launch.py '
+                        '--workdir)')
+    parser.add_argument('--which', default='best', choices=('best', 'latest'),
+                        help='checkpoint to analyse (default: best by validation loss)')
+    parser.add_argument('--step', type=int, default=None, help='a specific kept step')
+    parser.add_argument('--num_images', type=int, default=4, help='test images in the figures')
+    parser.add_argument('--out', default=None, help='output folder (default WORKDIR/report)')
+    args = parser.parse_args(argv)
+    try:
+        path = build_report(args.workdir, args.which, args.num_images, args.out, args.step)
+    except (FileNotFoundError, ValueError) as e:
+        print(f'gla.analyze: {e}', file=sys.stderr)
+        return 2
+    print(path)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
