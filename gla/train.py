@@ -165,7 +165,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
     """Trains (or resumes) the run in ``workdir``; returns a summary dict."""
     validate_config(config)
     dataset = sources.load_dataset(config.data)
-    group = groups.get_group(config.group.name)
+    group = groups.group_from_config(config.group)
     model = models.build_model(config, group, dataset.image_shape[-1])
     mesh = parallel.make_mesh()
     os.makedirs(workdir, exist_ok=True)
@@ -194,13 +194,14 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
     best_step = progress.get('best_step', None)
 
     pair_fn = pairs.build_pair_fn(config, group)
+    sampling_group = pairs.training_group(config, group)  # identity pairs for mask 'none'
     step_fn = jax.jit(functools.partial(
-        train_step, model=model, group=group, pair_fn=pair_fn,
+        train_step, model=model, group=sampling_group, pair_fn=pair_fn,
         lambda_inv=config.loss.lambda_inv, lambda_const=config.loss.lambda_const),
         donate_argnums=0)
     val_fn = jax.jit(functools.partial(validation_terms, model=model, pair_fn=pair_fn))
     val_key = jax.random.key(config.eval.val_pairs_seed)
-    val_g = jax.tree.map(np.asarray, group.sample(val_key, len(dataset.val)))
+    val_g = jax.tree.map(np.asarray, sampling_group.sample(val_key, len(dataset.val)))
     eval_batch = config.eval.batch_size + (-config.eval.batch_size) % jax.device_count()
 
     def validate(params) -> dict:
