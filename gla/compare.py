@@ -97,8 +97,27 @@ def run_one(config_path: str, workdir: str, mask: str, seed: str,
         if code != 0:
             print(f'[compare]   FAILED: see {workdir}/log.txt', flush=True)
             return None
+    return load_result(workdir)
+
+
+def load_result(workdir: str) -> Optional[dict]:
+    """``eval.json`` of a finished run (None if there is none), with ``divergence_warnings``
+    added: every warning in ``metrics.jsonl``, the whole run, not only up to the best
+    checkpoint that ``eval.json`` describes."""
+    path = os.path.join(workdir, 'eval.json')
+    if not os.path.exists(path):
+        return None
     with open(path) as f:
-        return json.load(f)
+        result = json.load(f)
+    warnings = []
+    metrics_path = os.path.join(workdir, 'metrics.jsonl')
+    if os.path.exists(metrics_path):
+        with open(metrics_path) as f:
+            for line in f:
+                if line.strip():
+                    warnings += json.loads(line).get('warnings', [])
+    result['divergence_warnings'] = warnings or _training(result).get('warnings', [])
+    return result
 
 
 def _mean_std(values: list, scale: float = 1.0, digits: int = 2) -> str:
@@ -120,6 +139,10 @@ def _sci_mean_std(values: list) -> str:
     return f'{np.mean(values):.2e} ± {np.std(values, ddof=1):.1e}'
 
 
+def _training(result: dict) -> dict:
+    return result.get('training') or {}
+
+
 def _probe(results: list, part: str, split: str) -> list:
     return [r['linear_probe'][part][split] for r in results]
 
@@ -136,6 +159,11 @@ MAIN_COLUMNS = (
      ' / ' + _mean_std(_probe(rs, 'z_v', 'transformed'), 100, 1)),
     ('probe z up / tr %', lambda rs: _mean_std(_probe(rs, 'z', 'upright'), 100, 1) +
      ' / ' + _mean_std(_probe(rs, 'z', 'transformed'), 100, 1)),
+    # Runs whose training raised a divergence warning, and where their best checkpoint was.
+    ('diverged', lambda rs: f'{sum(bool(r.get("divergence_warnings")) for r in rs)}'
+     f'/{len(rs)}'),
+    ('best step', lambda rs: _mean_std([_training(r).get('best_step') for r in rs],
+                                       digits=0)),
 )
 
 SWAP_COLUMNS = (
@@ -209,11 +237,7 @@ def main(argv):
             for mask in FLAGS.masks:
                 workdir = workdir_of(FLAGS.root, name, mask, seed)
                 if FLAGS.table_only:
-                    path_json = os.path.join(workdir, 'eval.json')
-                    found = None
-                    if os.path.exists(path_json):
-                        with open(path_json) as f:
-                            found = json.load(f)
+                    found = load_result(workdir)
                 else:
                     found = run_one(path, workdir, mask, seed, FLAGS.set, FLAGS.root)
                 if found is not None:

@@ -224,8 +224,10 @@ def evaluate_run(workdir: str, training_summary: Optional[dict] = None,
     dataset = sources.load_dataset(run.config.data)
     results = evaluate(run, dataset)
     results['checkpoint'] = which
+    # The warnings of the whole run (the summary's), not only those up to the best step.
     results['training'] = dict(training_summary or {},
-                               warnings=run.progress.get('warnings', []),
+                               warnings=(training_summary or {}).get(
+                                   'warnings', run.progress.get('warnings', [])),
                                best_step=run.progress.get('best_step'),
                                best_val_loss=run.progress.get('best_val_loss'))
     bad = _non_finite(results)

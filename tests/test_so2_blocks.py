@@ -184,7 +184,8 @@ def _fake_eval(psnr, probe_i, swap_block):
                                   range(0, 360, 15)},
             'swap_test': {'0°': {k: swap_block for k in ('a_block_mse', 'b_block_mse',
                                                           'digit_b_mse', 'digit_a_mse',
-                                                          'reference_psnr_db')}}}
+                                                          'reference_psnr_db')}},
+            'training': {'warnings': [], 'best_step': 93}}
 
 
 def test_compare_table_gives_mean_and_sample_std_over_seeds(tmp_path):
@@ -207,6 +208,7 @@ def test_compare_table_gives_mean_and_sample_std_over_seeds(tmp_path):
     assert '| learned (ALD) | 3 | 22.00 ± 2.00 | 0.900 ± 0.000 |' in text
     assert '50.0 ± 0.0 / 50.0 ± 0.0' in text
     assert '| — |' in text  # the invariance error of an empty z_i
+    assert '| 0/3 | 93 ± 0 |' in text  # no divergence warning; best steps
     assert 'Swap test, g = 0°' in text and '0.250 ± 0.000' in text
     # 24 elements: the per-element PSNR table, sorted by angle.
     assert text.index('| 15° | 22.15 ± 2.00 |') < text.index('| 345° |')

@@ -38,13 +38,11 @@ def check_planar_grid(spatial_shape: tuple) -> None:
 
 
 def _eval_angles_degrees(low: float, high: float, order: int) -> np.ndarray:
+    """All of C_n, or the multiples of 15° in ``[low, high)`` (24 for the whole circle)."""
     if order > 0:
         return np.arange(order) * (360.0 / order)
-    angles = np.arange(0.0, 360.0, EVAL_STEP_DEGREES)
-    # The sampled range may start below 0 (e.g. -45..45): evaluate its 15° steps.
-    angles = np.arange(np.ceil(low / EVAL_STEP_DEGREES) * EVAL_STEP_DEGREES, high,
-                       EVAL_STEP_DEGREES) if (low, high) != (0.0, 360.0) else angles
-    return angles
+    start = np.ceil(low / EVAL_STEP_DEGREES) * EVAL_STEP_DEGREES
+    return np.arange(start, high, EVAL_STEP_DEGREES)
 
 
 def make_group(angle_range_degrees: Sequence[float] = (0.0, 360.0), order: int = 0
