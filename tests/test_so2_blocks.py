@@ -213,3 +213,23 @@ def test_compare_table_gives_mean_and_sample_std_over_seeds(tmp_path):
     # 24 elements: the per-element PSNR table, sorted by angle.
     assert text.index('| 15° | 22.15 ± 2.00 |') < text.index('| 345° |')
     assert 'plain AE' not in text  # no finished runs of that mask
+
+
+def test_norm_preserving_grid_action_keeps_the_norm_and_equals_grid_for_c4(so2):
+    z = jax.random.normal(jax.random.key(4), (3, 7, 7, 8))
+    g = jnp.array([0.3, 0.8, 2.0])
+    plain = groups.make_latent_action('grid', so2)
+    kept = groups.make_latent_action('grid_norm_preserving', so2)
+    out, shrunk = kept.apply({}, g, z), plain.apply({}, g, z)
+    norms = lambda a: np.sqrt(np.sum(np.square(np.asarray(a)), axis=(1, 2, 3)))
+    np.testing.assert_allclose(norms(out), norms(z), rtol=1e-5)
+    assert np.all(norms(shrunk) < 0.99 * norms(z))  # bilinear resampling shrinks the norm
+    np.testing.assert_allclose(out / norms(out)[:, None, None, None],
+                               shrunk / norms(shrunk)[:, None, None, None], atol=1e-6)
+    np.testing.assert_array_equal(kept.apply({}, so2.identity(3), z), z)
+    np.testing.assert_array_equal(kept.apply({}, g, jnp.zeros_like(z)), jnp.zeros_like(z))
+    quarter = c4.make_group()
+    k = jnp.array([1, 2, 3], jnp.int32)
+    np.testing.assert_allclose(
+        groups.make_latent_action('grid_norm_preserving', quarter).apply({}, k, z),
+        c4.rotate_quarter_turns(k, z), rtol=1e-6)
