@@ -3,7 +3,7 @@
     python -m gla.compare --root runs/compare --out runs/compare/table.md \\
         --setting rotated_c4=configs/rotated_mnist.py \\
         --setting blocked_c4=configs/blocked_mnist.py \\
-        --masks learned,all_variant,manual,none --seeds 0,1,2 --set num_epochs=8
+        --masks learned,all_variant,manual,none --seeds 0,1,2 --set num_epochs=3
 
 Every run is a normal ``launch.py`` run in its own workdir, ``ROOT/<setting>/<mask>/
 seed<s>`` (a fresh process each, ``--config.seed=s --config.mask.kind=<mask>`` plus the

@@ -39,11 +39,10 @@ REGION_TERMS = ('a_block', 'b_block', 'digit_b', 'digit_a')
 def swap_arrays(params: Any, images_a: jax.Array, images_b: jax.Array, g: Any,
                 key: jax.Array, *, model: models.GroupLatentAutoencoder, size: int,
                 intensity: float) -> dict:
-    """Inputs, swapped decodings, references and per-pair region sums for clean images
-    ``images_a``, ``images_b`` ``(B, H, W, C)`` and group elements ``g`` (one per pair).
-
-    Returns ``x_a``, ``x_b``, ``swapped``, ``reference`` (images) and, per pair ``(B,)``,
-    ``<term>_err`` (sum of squared errors in the region) and ``<term>_count`` (its pixels).
+    """The swapped decodings for clean images ``images_a``, ``images_b`` ``(B, H, W, C)``
+    and group elements ``g`` (one per pair): returns the blocked inputs ``x_a``, ``x_b``,
+    ``swapped = D(z_i(x_a) + Phi_g z_v(x_b))`` and the block masks ``mask_a``, ``mask_b``
+    ``(B, H, W, 1)`` (drawn from ``fold_in(key, 0)`` and ``fold_in(key, 1)``).
     """
     variables = {'params': params}
     spatial = tuple(images_a.shape[1:3])
@@ -60,7 +59,9 @@ def swap_arrays(params: Any, images_a: jax.Array, images_b: jax.Array, g: Any,
     return dict(x_a=x_a, x_b=x_b, swapped=swapped, mask_a=mask_a, mask_b=mask_b)
 
 
-def _region_sums(swapped, mask_a, mask_b, turned_a, turned_b, intensity):
+def _region_sums(swapped, mask_a, mask_b, turned_a, turned_b, intensity) -> dict:
+    """Per pair ``(B,)``: ``<term>_err`` (sum of squared errors over the region) and
+    ``<term>_count`` (its pixels times channels) for the terms of the module docstring."""
     channels = swapped.shape[-1]
     only_b = mask_b * (1 - mask_a)
     outside = (1 - mask_a) * (1 - mask_b)
