@@ -43,7 +43,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.model.conv_transpose = 'subpixel'  # 'subpixel' (fast on CPU) | 'xla'; same function
 
     config.mask = ml_collections.ConfigDict()
-    config.mask.kind = 'learned'  # 'learned' (ALD) | 'all_variant' | 'manual'
+    config.mask.kind = 'learned'  # 'learned' (ALD) | 'all_variant' | 'manual' | 'none' (plain AE)
     config.mask.tau = 0.5  # threshold on sigmoid(alpha)
     config.mask.init_std = 0.1  # alpha ~ N(0, init_std^2)
     config.mask.num_variant = 0  # for kind='manual': first k channels variant (0 = half)

@@ -29,6 +29,7 @@ from gla import parallel
 from gla import plots
 from gla import probe
 from gla import run as run_lib
+from gla import swap
 from gla.data import sources
 
 PSNR_KEY = 'transformed_psnr_db_mean_over_test_images_and_group_elements'
@@ -66,12 +67,17 @@ def _figure_arrays(params, images, g, key, *, model, pair_fn):
                 z=norm(z), z_v=norm(acted), z_i=norm(z_i))
 
 
+_ENCODE_CACHE = {}  # the last run's jitted target encoder (SO(2) evaluates 24 elements)
+
+
 def _encode_batches(run, mesh, images, g, key, batch_size):
     """Latents of the targets ``T_g x`` of the pairs made from ``images`` and ``g`` (one
     element per image), gathered on the host."""
-    pair_fn = pairs.build_pair_fn(run.config, run.group)
-    fn = jax.jit(lambda p, x, g, k: run.model.apply(
-        {'params': p}, pair_fn(k, x, g)[1], method=run.model.encode))
+    if _ENCODE_CACHE.get('run') is not run:  # compile once per run, not once per call
+        pair_fn = pairs.build_pair_fn(run.config, run.group)
+        _ENCODE_CACHE.update(run=run, fn=jax.jit(lambda p, x, g, k: run.model.apply(
+            {'params': p}, pair_fn(k, x, g)[1], method=run.model.encode)))
+    fn = _ENCODE_CACHE['fn']
     out = []
     for idx, valid in parallel.padded_batches(len(images), batch_size):
         batch = parallel.shard_batch(mesh, (images[idx], jax.tree.map(lambda a: a[idx], g)))
@@ -142,7 +148,14 @@ def evaluate(run: run_lib.Run, dataset: sources.Dataset) -> dict:
         'step': run.step,
         'data': dataset.description,
     }
+    if _is_blocked(config):
+        results['swap_test'] = swap.swap_test(run, test.images, config.eval.swap_seed,
+                                              batch_size)
     return results
+
+
+def _is_blocked(config) -> bool:
+    return 'blocks' in config and bool(config.blocks.enabled)
 
 
 def linear_probe(run, dataset, elements, mask, mesh, batch_size) -> dict:
@@ -211,8 +224,10 @@ def evaluate_run(workdir: str, training_summary: Optional[dict] = None,
     dataset = sources.load_dataset(run.config.data)
     results = evaluate(run, dataset)
     results['checkpoint'] = which
+    # The warnings of the whole run (the summary's), not only those up to the best step.
     results['training'] = dict(training_summary or {},
-                               warnings=run.progress.get('warnings', []),
+                               warnings=(training_summary or {}).get(
+                                   'warnings', run.progress.get('warnings', [])),
                                best_step=run.progress.get('best_step'),
                                best_val_loss=run.progress.get('best_val_loss'))
     bad = _non_finite(results)
@@ -232,4 +247,9 @@ def evaluate_run(workdir: str, training_summary: Optional[dict] = None,
                                                              run.group.eval_elements())))
         plots.loss_curves(os.path.join(figures, 'losses.png'),
                           plots.read_metrics(os.path.join(workdir, 'metrics.jsonl')))
+        if _is_blocked(run.config):
+            plots.swap_test_grid(os.path.join(figures, 'swap.png'),
+                                 swap.figure_arrays(run, dataset.test.images,
+                                                    run.config.eval.swap_seed, max(n, 4)),
+                                 run.group.describe(swap.swap_elements(run.group)))
     return results

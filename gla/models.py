@@ -153,7 +153,7 @@ class GroupLatentAutoencoder(nn.Module):
         return self.decode(z_i + self.act(g, z_v))
 
 
-MASK_KINDS = ('learned', 'all_variant', 'manual')
+MASK_KINDS = ('learned', 'all_variant', 'manual', 'none')
 
 
 def build_mask(config: ml_collections.ConfigDict, num_channels: int) -> nn.Module:
@@ -161,7 +161,9 @@ def build_mask(config: ml_collections.ConfigDict, num_channels: int) -> nn.Modul
     kind = config.kind
     if kind == 'learned':
         return LearnedMask(num_channels, tau=config.tau, init_std=config.init_std)
-    if kind == 'all_variant':
+    if kind in ('all_variant', 'none'):
+        # 'none' is the plain autoencoder: trained on identity pairs only
+        # (pairs.training_group); at evaluation Phi_g acts on the whole latent.
         return FixedMask(num_channels, num_channels)
     if kind == 'manual':
         k = config.num_variant if config.num_variant > 0 else num_channels // 2

@@ -190,3 +190,39 @@ def mask_figure(path: str, mask: np.ndarray, logits=None, tau: float = 0.5) -> N
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+SWAP_ROWS = {
+    'x_a': 'A (z_i from)',
+    'x_b': 'B (z_v from)',
+    'swapped': 'D(z_i(A)+Phi_g z_v(B))',
+    'reference': 'ideal: A block, T_g B digit',
+}
+
+
+def swap_test_grid(path: str, arrays: dict, element_names: list) -> None:
+    """The swap test (``gla/swap.py``): one column per (pair, element), rows A / B / swapped
+    decoding / the ideal result (``{row: (n_elements, n_pairs, H, W[, C])}``)."""
+    rows = [r for r in SWAP_ROWS if r in arrays]
+    num_elements, num_pairs = arrays[rows[0]].shape[:2]
+    cols = num_elements * num_pairs
+    fig, axes = plt.subplots(len(rows), cols, figsize=(1.1 * cols, 1.25 * len(rows)),
+                             squeeze=False)
+    for r, row in enumerate(rows):
+        for e in range(num_elements):
+            for n in range(num_pairs):
+                ax = axes[r, e * num_pairs + n]
+                img = _as_image(np.asarray(arrays[row][e, n]))
+                if img.ndim == 3:
+                    ax.imshow((img + 1) / 2)
+                else:
+                    ax.imshow(img, cmap='gray', vmin=-1.0, vmax=1.0)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if r == 0:
+                    ax.set_title(f'pair {n} g={element_names[e]}', fontsize=7)
+                if e == 0 and n == 0:
+                    ax.set_ylabel(SWAP_ROWS[row], fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -174,7 +174,7 @@ def load_run(workdir: str, which: str = checkpointing.BEST, step: Optional[int] 
         raise FileNotFoundError(f'step {step} is not kept among the {which!r} checkpoints of '
                                 f'{workdir}; kept steps: {kept}')
     progress = ckpts.restore_progress(which, step)
-    group = groups.get_group(config.group.name)
+    group = groups.group_from_config(config.group)
     image_shape = tuple(progress['image_shape'])
     model = models.build_model(config, group, image_shape[-1])
     mesh = parallel.make_mesh()

@@ -200,7 +200,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
         raise reliability.ConfigError(
             f'config.batch_size={config.batch_size} exceeds the {num_train} training '
             'examples; lower the batch size.')
-    group = groups.get_group(config.group.name)
+    group = groups.group_from_config(config.group)
     model = models.build_model(config, group, dataset.image_shape[-1])
     mesh = parallel.make_mesh()
 
@@ -235,13 +235,14 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
     best_step = progress.get('best_step', None)
 
     pair_fn = pairs.build_pair_fn(config, group)
+    sampling_group = pairs.training_group(config, group)  # identity pairs for mask 'none'
     step_fn = jax.jit(functools.partial(
-        train_step, model=model, group=group, pair_fn=pair_fn,
+        train_step, model=model, group=sampling_group, pair_fn=pair_fn,
         lambda_inv=config.loss.lambda_inv, lambda_const=config.loss.lambda_const),
         donate_argnums=0)
     val_fn = jax.jit(functools.partial(validation_terms, model=model, pair_fn=pair_fn))
     val_key = jax.random.key(config.eval.val_pairs_seed)
-    val_g = jax.tree.map(np.asarray, group.sample(val_key, len(dataset.val)))
+    val_g = jax.tree.map(np.asarray, sampling_group.sample(val_key, len(dataset.val)))
     eval_batch = config.eval.batch_size + (-config.eval.batch_size) % jax.device_count()
 
     def validate(params) -> dict:

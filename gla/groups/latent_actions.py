@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 
 from gla.groups import base
 from gla.groups import channel_rotation
@@ -23,6 +24,24 @@ class GridLatentAction(nn.Module):
     @nn.compact
     def __call__(self, g, z_v: jax.Array) -> jax.Array:
         return self.group.act(g, z_v)
+
+
+class NormPreservingGridAction(nn.Module):
+    """``Phi_g(z) = T_g z * ||z|| / ||T_g z||`` per example: the grid action rescaled so that
+    it keeps the norm of ``z_v``. Bilinear resampling (SO(2)) averages neighbouring cells and
+    shrinks the norm by a few percent; against the stop-gradient target of ``L_const`` a
+    shrinking ``Phi_g`` rewards a larger latent scale at every step, and the scale runs away
+    (docs/results.md, issue 3). For C4 the factor is exactly 1. No parameters."""
+    group: base.Group
+
+    @nn.compact
+    def __call__(self, g, z_v: jax.Array) -> jax.Array:
+        acted = self.group.act(g, z_v)
+        axes = tuple(range(1, z_v.ndim))
+        norm = jnp.sqrt(jnp.sum(jnp.square(z_v), axis=axes, keepdims=True))
+        acted_norm = jnp.sqrt(jnp.sum(jnp.square(acted), axis=axes, keepdims=True))
+        # An all-zero z_v (e.g. every channel invariant) stays zero.
+        return acted * (norm / jnp.maximum(acted_norm, 1e-12))
 
 
 class GridAndLearnedChannels(nn.Module):
@@ -40,6 +59,7 @@ class GridAndLearnedChannels(nn.Module):
 # name -> (group -> module); other settings register their actions here.
 LATENT_ACTIONS = {
     'grid': lambda group: GridLatentAction(group=group),
+    'grid_norm_preserving': lambda group: NormPreservingGridAction(group=group),
     'learned_channels': lambda group: channel_rotation.LearnedChannelRotation(group.angle),
     'grid_and_learned_channels': lambda group: GridAndLearnedChannels(group=group),
 }
@@ -50,6 +70,7 @@ def make_latent_action(name: str, group: base.Group) -> nn.Module:
     """Builds the latent action called ``name`` for ``group``:
 
     * ``'grid'``: ``Phi_g = T_g`` on the latent grid (exact for C4);
+    * ``'grid_norm_preserving'``: ``T_g`` rescaled to keep ``||z_v||`` (for resampling);
     * ``'learned_channels'``: ``exp(angle(g) A)`` on channel pairs, the grid untouched;
     * ``'grid_and_learned_channels'``: both.
     """
