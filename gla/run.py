@@ -87,7 +87,7 @@ def load_run(workdir: str, which: str = checkpointing.BEST, step: Optional[int] 
     if step is None:
         raise FileNotFoundError(f'no {which!r} checkpoint in {workdir}/checkpoints')
     progress = ckpts.restore_progress(which, step)
-    group = groups.get_group(config.group.name)
+    group = groups.group_from_config(config.group)
     image_shape = tuple(progress['image_shape'])
     model = models.build_model(config, group, image_shape[-1])
     mesh = parallel.make_mesh()

@@ -165,7 +165,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
     """Trains (or resumes) the run in ``workdir``; returns a summary dict."""
     validate_config(config)
     dataset = sources.load_dataset(config.data)
-    group = groups.get_group(config.group.name)
+    group = groups.group_from_config(config.group)
     model = models.build_model(config, group, dataset.image_shape[-1])
     mesh = parallel.make_mesh()
     os.makedirs(workdir, exist_ok=True)

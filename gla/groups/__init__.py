@@ -1,18 +1,23 @@
 """Groups acting on images and latent grids, as pure functions.
 
 ``get_group(name)`` returns a :class:`gla.groups.base.Group`; ``make_latent_action`` the
-matching ``Phi_g`` module. One module per group: ``c4.py`` ...
+matching ``Phi_g`` module. One module per group: ``c4.py``, ``cube.py`` (the 24 rotations
+of the cube), ``so3.py`` (continuous 3D rotations) ...
 """
 
 from __future__ import annotations
 
 from gla.groups import base
 from gla.groups import c4
+from gla.groups import cube
+from gla.groups import so3
 from gla.groups.base import Group
 from gla.groups.latent_actions import make_latent_action
 
 _GROUP_FACTORIES = {
     'c4': c4.make_group,
+    'cube': cube.make_group,
+    'so3': so3.make_group,
 }
 
 
@@ -22,6 +27,13 @@ def get_group(name: str, **options) -> Group:
         raise ValueError(f'unknown group {name!r}; config.group.name must be one of '
                          f'{sorted(_GROUP_FACTORIES)}')
     return _GROUP_FACTORIES[name](**options)
+
+
+def group_from_config(group_config) -> Group:
+    """The group of ``config.group``: ``name``, with the options in the sub-config named
+    after the group if there is one (e.g. ``config.group.so3.max_angle_degrees``)."""
+    options = group_config.get(group_config.name, None)
+    return get_group(group_config.name, **(dict(options.items()) if options else {}))
 
 
 def available_groups() -> list:
