@@ -225,10 +225,12 @@ def evaluate_run(workdir: str, training_summary: Optional[dict] = None,
         figures = os.path.join(workdir, 'figures')
         os.makedirs(figures, exist_ok=True)
         n = run.config.eval.num_figure_images
-        plots.transform_grid(os.path.join(figures, 'transforms.png'),
-                             figure_arrays(run, dataset.test.images[:n]),
-                             run.group.describe(jax.tree.map(np.asarray,
-                                                             run.group.eval_elements())))
+        arrays = figure_arrays(run, dataset.test.images[:n])
+        element_names = run.group.describe(jax.tree.map(np.asarray,
+                                                        run.group.eval_elements()))
+        plots.transform_grid(os.path.join(figures, 'transforms.png'), arrays, element_names)
+        if plots.is_volume_grid(arrays):
+            plots.orbit_3d(os.path.join(figures, 'orbit.png'), arrays, element_names)
         plots.loss_curves(os.path.join(figures, 'losses.png'),
                           plots.read_metrics(os.path.join(workdir, 'metrics.jsonl')))
     return results
