@@ -6,7 +6,8 @@ convolutions in the 3D decoder.
 Prints seconds per step of (a) the full train step of configs/adrenal3d.py (cube group
 and SO(3)), (b) forward + backward of the encoder alone with ``strided_conv=
 'space_to_depth'`` and ``'xla'``, and of the decoder with ``conv_transpose='subpixel'`` and
-``'xla'`` (same parameters, same function), with the ratios measured in the same run. Timings on a shared machine are upper bounds: say so when you quote them.
+``'xla'`` (same parameters, same function), with the ratios measured in the same run.
+Timings on a shared machine are upper bounds: say so when you quote them.
 """
 
 import argparse

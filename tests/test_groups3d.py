@@ -16,7 +16,8 @@ from gla.groups import so3
 
 # SO(3) tolerance: relative RMS difference inside the inscribed ball, on a smooth volume
 # (a few Gaussian blobs of width 2.5 voxels on a 24^3 grid). Trilinear resampling smooths,
-# so two resamplings differ from one by the interpolation error, measured ~1-3 %.
+# so two resamplings differ from one by the interpolation error: over 20 random draws at
+# most 2.2 % (composition) and 3.9 % (inverse).
 SO3_TOLERANCE = 0.06
 
 
