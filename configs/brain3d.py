@@ -6,7 +6,7 @@ No brain MRI set is reachable offline, so this trains on Shepp–Logan-style hea
 (gla/data/phantom.py: skull, brain, white matter, ventricles and 0..3 random lesions;
 random size, pose and intensities; seeded): 800 train / 100 val / 200 test at 32^3.
 The label is the number of lesions (0..3), which the linear probe reads from z, z_v, z_i.
-Same network as configs/adrenal3d.py, 6 epochs; SO(3) instead of the cube group:
+Same network and batch as configs/adrenal3d.py, 5 epochs; SO(3) instead of the cube group:
 ``--config.group.name=so3``. Your own volumes: ``--config.data.source=npz
 --config.data.path=FILE.npz`` (images (N, D, H, W[, C]) + labels, or the MedMNIST layout).
 Sized to finish within 20 minutes on a quiet 2-core CPU (docs/results.md).
@@ -26,5 +26,5 @@ def get_config() -> ml_collections.ConfigDict:
     config.data.phantom.num_val = 100  # validation volumes
     config.data.phantom.num_test = 200  # test volumes
     config.data.phantom.seed = 0  # volume i of a split depends only on (seed, split, i)
-    config.num_epochs = 6  # passes over the 800 training volumes
+    config.num_epochs = 5  # passes over the 800 training volumes (500 steps)
     return config

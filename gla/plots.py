@@ -125,7 +125,8 @@ def transform_grid_3d(path: str, arrays: dict, element_names: list,
                                 vmax[name])
                     if r == 0:
                         ax.set_title(f'{ROW_TITLES[name]}\n{SLICE_NAMES[s]} mid', fontsize=6)
-            axes[r, 0].set_ylabel(f'#{n} {element_names[e]}', fontsize=6)
+            label = element_names[e].replace(' about ', '\nabout ')  # two short lines
+            axes[r, 0].set_ylabel(f'#{n} {label}', fontsize=5)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
