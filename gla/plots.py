@@ -146,7 +146,7 @@ def orbit_3d(path: str, arrays: dict, element_names: list, image: int = 0,
                 _show_slice(ax, img, True, 1.0)
                 if j == 0:
                     ax.set_ylabel(f'{ROW_TITLES[name]}\n{SLICE_NAMES[s]} mid', fontsize=7)
-        axes[0, j].set_title(element_names[e], fontsize=6)
+        axes[0, j].set_title(element_names[e].replace(' about ', '\nabout '), fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
