@@ -17,8 +17,9 @@ from configs import rotated_mnist
 def get_config() -> ml_collections.ConfigDict:
     config = rotated_mnist.get_config()
     config.group.name = 'so2'  # rotations by any angle, bilinear resampling (gla/groups/so2.py)
-    config.group.angle_range_degrees = (0.0, 360.0)  # training angles uniform in [low, high)
-    config.group.order = 0  # 0 = continuous; n > 0 samples the cyclic group C_n instead
+    config.group.so2 = ml_collections.ConfigDict()  # options of gla.groups.so2.make_group
+    config.group.so2.angle_range_degrees = (0.0, 360.0)  # training angles uniform in [low, high)
+    config.group.so2.order = 0  # 0 = continuous; n > 0 samples the cyclic group C_n instead
     # 'grid' = resample the latent grid by the same angle; 'grid_and_learned_channels' adds
     # exp(theta A) on channel pairs with learned frequencies.
     config.group.latent_action = 'grid'

@@ -126,3 +126,78 @@ class SubpixelConvTranspose(nn.Module):
         bias = self.param('bias', nn.initializers.zeros_init(), (self.features,))
         y = subpixel_conv_transpose(x, kernel.astype(x.dtype), self.strides[0], self.padding)
         return y + bias.astype(x.dtype).reshape((1,) * (ndim + 1) + (-1,))
+
+
+def space_to_depth(x: jax.Array, block: int) -> jax.Array:
+    """``(B, n_1..n_N, C)`` -> ``(B, n_1/s.., s^N * C)``, channels ordered ``(r_1..r_N, C)``
+    with ``r_i`` the position inside a block (the inverse of :func:`depth_to_space`)."""
+    ndim = x.ndim - 2
+    batch, spatial, c = x.shape[0], x.shape[1:1 + ndim], x.shape[-1]
+    shape = [batch]
+    for n in spatial:
+        shape += [n // block, block]
+    x = x.reshape(shape + [c])
+    perm = [0] + [1 + 2 * i for i in range(ndim)] + [2 + 2 * i for i in range(ndim)] + \
+        [1 + 2 * ndim]
+    x = jnp.transpose(x, perm)
+    return x.reshape((batch,) + tuple(n // block for n in spatial) + (block ** ndim * c,))
+
+
+def space_to_depth_conv(x: jax.Array, kernel: jax.Array, stride: int,
+                        padding: int) -> jax.Array:
+    """Strided convolution ``(B, n.., Cin) -> (B, n/s.., Cout)`` as a stride-1 convolution
+    of the space-to-depth input: the dual of :func:`subpixel_conv_transpose`.
+
+    Equal (to float rounding) to ``lax.conv_general_dilated(x, kernel, (s,)*N,
+    [(p, p)]*N)`` (``flax.linen.Conv`` with that padding) when the kernel size is ``2 * s``
+    and ``k - 2p == s``: then output ``o`` reads the input blocks ``o`` and ``o + 1`` of
+    the padded input, i.e. a ``2^N`` stride-1 kernel on ``s^N * Cin`` channels that is a
+    reshape of the ``k^N`` kernel (same multiply-adds). Why: on CPU, XLA's gradient of a
+    strided 3D convolution is many times slower than that of a stride-1 one (``bench/``).
+    """
+    ndim = x.ndim - 2
+    k = kernel.shape[0]
+    if k != 2 * stride or k - 2 * padding != stride:
+        raise ValueError(
+            f'space-to-depth conv needs kernel == 2 * stride and kernel - 2*padding == '
+            f'stride, got kernel={k}, stride={stride}, padding={padding}; use '
+            "strided_conv='xla'.")
+    if any(n % stride for n in x.shape[1:-1]):
+        raise ValueError(f'space-to-depth conv needs spatial sizes divisible by the stride '
+                         f'{stride}, got {x.shape[1:-1]}')
+    cin, cout = kernel.shape[-2:]
+    x = jnp.pad(x, [(0, 0)] + [(padding, padding)] * ndim + [(0, 0)])
+    x = space_to_depth(x, stride)
+    # kernel tap t = stride * q + r  ->  (q_1..q_N, r_1..r_N, Cin, Cout)
+    split = kernel.reshape(sum(((2, stride) for _ in range(ndim)), ()) + (cin, cout))
+    perm = [2 * i for i in range(ndim)] + [2 * i + 1 for i in range(ndim)] + \
+        [2 * ndim, 2 * ndim + 1]
+    folded = jnp.transpose(split, perm).reshape((2,) * ndim + (stride ** ndim * cin, cout))
+    dims = {1: ('NWC', 'WIO', 'NWC'), 2: ('NHWC', 'HWIO', 'NHWC'),
+            3: ('NDHWC', 'DHWIO', 'NDHWC')}[ndim]
+    return jax.lax.conv_general_dilated(x, folded, (1,) * ndim, 'VALID',
+                                        dimension_numbers=dims)
+
+
+class SpaceToDepthConv(nn.Module):
+    """Drop-in for ``nn.Conv(features, (k,)*N, (s,)*N, padding=[(p, p)]*N)`` with
+    ``k == 2s`` (the published encoder: ``k=4, s=2, p=1``). Same parameter names and shapes
+    (``kernel``: ``(k,)*N + (Cin, Cout)``, ``bias``: ``(Cout,)``), so checkpoints are
+    interchangeable with ``nn.Conv``."""
+    features: int
+    kernel_size: Sequence[int]
+    strides: Sequence[int]
+    padding: int
+    kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        ndim = x.ndim - 2
+        if len(set(self.kernel_size)) != 1 or len(set(self.strides)) != 1:
+            raise ValueError('SpaceToDepthConv needs equal kernel sizes and strides on all '
+                             f'axes, got {self.kernel_size}, {self.strides}')
+        kernel = self.param('kernel', self.kernel_init,
+                            tuple(self.kernel_size) + (x.shape[-1], self.features))
+        bias = self.param('bias', nn.initializers.zeros_init(), (self.features,))
+        y = space_to_depth_conv(x, kernel.astype(x.dtype), self.strides[0], self.padding)
+        return y + bias.astype(x.dtype).reshape((1,) * (ndim + 1) + (-1,))

@@ -242,9 +242,11 @@ def evaluate_run(workdir: str, training_summary: Optional[dict] = None,
         write_json(os.path.join(workdir, 'eval.json'), results)
         figures = os.path.join(workdir, 'figures')
         os.makedirs(figures, exist_ok=True)
-        plots.transform_grid(os.path.join(figures, 'transforms.png'), grid,
-                             run.group.describe(jax.tree.map(np.asarray,
-                                                             run.group.eval_elements())))
+        element_names = run.group.describe(jax.tree.map(np.asarray,
+                                                        run.group.eval_elements()))
+        plots.transform_grid(os.path.join(figures, 'transforms.png'), grid, element_names)
+        if plots.is_volume_grid(grid):
+            plots.orbit_3d(os.path.join(figures, 'orbit.png'), grid, element_names)
         plots.loss_curves(os.path.join(figures, 'losses.png'),
                           plots.read_metrics(os.path.join(workdir, 'metrics.jsonl')))
         if _is_blocked(run.config):

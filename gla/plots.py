@@ -1,4 +1,9 @@
-"""Figures (PNG, matplotlib's Agg backend): transform grids and training curves."""
+"""Figures (PNG, matplotlib's Agg backend): transform grids and training curves.
+
+2D images are drawn as they are; 3D volumes ``(D, H, W[, C])`` as their three orthogonal
+mid-slices (``d``: the ``(h, w)`` plane at ``D // 2``, ``h``: the ``(d, w)`` plane, ``w``:
+the ``(d, h)`` plane).
+"""
 
 from __future__ import annotations
 
@@ -29,10 +34,28 @@ def _as_image(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def mid_slices(volume: np.ndarray) -> list:
+    """The three orthogonal mid-slices of ``(D, H, W[, C])``: ``[(h, w), (d, w), (d, h)]``."""
+    volume = np.asarray(volume)
+    return [np.take(volume, volume.shape[a] // 2, axis=a) for a in range(3)]
+
+
+SLICE_NAMES = ('d', 'h', 'w')
+
+
+def is_volume_grid(arrays: dict) -> bool:
+    """Whether ``{row: (n_elements, n_images, *spatial, C)}`` holds 3D volumes."""
+    return np.ndim(arrays['input']) == 6
+
+
 def transform_grid(path: str, arrays: dict, element_names: list) -> None:
     """One column per (test image, group element), one row per entry of ``arrays``
     (``{row: (n_elements, n_images, H, W[, C])}``): input / target / prediction / |z| /
-    |Phi_g z_v| / |z_i|. Latent norms are shown on a per-row common scale."""
+    |Phi_g z_v| / |z_i|. Latent norms are shown on a per-row common scale. Volumes
+    (``(n_elements, n_images, D, H, W, C)``) go to :func:`transform_grid_3d`."""
+    if is_volume_grid(arrays):
+        transform_grid_3d(path, arrays, element_names)
+        return
     rows = [r for r in ROW_TITLES if r in arrays]
     num_elements, num_images = arrays[rows[0]].shape[:2]
     cols = num_elements * num_images
@@ -57,6 +80,74 @@ def transform_grid(path: str, arrays: dict, element_names: list) -> None:
                     ax.set_title(f'#{n} g={element_names[e]}', fontsize=7)
                 if n == 0 and e == 0:
                     ax.set_ylabel(ROW_TITLES[row], fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _show_slice(ax, img: np.ndarray, is_image: bool, vmax: float) -> None:
+    img = _as_image(img)
+    if is_image:
+        ax.imshow(img, cmap='gray', vmin=-1.0, vmax=1.0)
+    else:
+        ax.imshow(img, cmap='viridis', vmin=0.0, vmax=vmax)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _spread(count: int, keep: int) -> list:
+    """``keep`` indices spread evenly over ``range(count)`` (all of them if fewer)."""
+    return sorted({int(round(i)) for i in np.linspace(0, count - 1, min(keep, count))})
+
+
+VOLUME_COLUMNS = ('input', 'target', 'prediction', 'z_v', 'z_i')
+
+
+def transform_grid_3d(path: str, arrays: dict, element_names: list,
+                      max_elements: int = 4) -> None:
+    """Volumes: one row per (test volume, group element) for up to ``max_elements``
+    elements spread over the evaluation elements; columns are the three mid-slices of
+    input / target / prediction / |Phi_g z_v| / |z_i| (``arrays`` as for
+    :func:`transform_grid`, latent norms ``(n_elements, n_images, d, h, w)``)."""
+    columns = [c for c in VOLUME_COLUMNS if c in arrays]
+    num_elements, num_images = arrays['input'].shape[:2]
+    shown = _spread(num_elements, max_elements)
+    vmax = {c: float(np.max(arrays[c])) or 1.0 for c in columns}
+    nrows, ncols = num_images * len(shown), 3 * len(columns)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(0.95 * ncols, 1.05 * nrows + 0.3),
+                             squeeze=False)
+    for n in range(num_images):
+        for j, e in enumerate(shown):
+            r = n * len(shown) + j
+            for c, name in enumerate(columns):
+                for s, img in enumerate(mid_slices(arrays[name][e, n])):
+                    ax = axes[r, 3 * c + s]
+                    _show_slice(ax, img, name in ('input', 'target', 'prediction'),
+                                vmax[name])
+                    if r == 0:
+                        ax.set_title(f'{ROW_TITLES[name]}\n{SLICE_NAMES[s]} mid', fontsize=6)
+            label = element_names[e].replace(' about ', '\nabout ')  # two short lines
+            axes[r, 0].set_ylabel(f'#{n} {label}', fontsize=5)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def orbit_3d(path: str, arrays: dict, element_names: list, image: int = 0,
+             max_elements: int = 8) -> None:
+    """The orbit of one test volume: for up to ``max_elements`` group elements (columns),
+    the mid-slices of the true ``T_g x`` and of the prediction ``D(z_i + Phi_g z_v)``."""
+    num_elements = arrays['input'].shape[0]
+    shown = _spread(num_elements, max_elements)
+    fig, axes = plt.subplots(6, len(shown), figsize=(1.15 * len(shown), 6.6), squeeze=False)
+    for j, e in enumerate(shown):
+        for k, name in enumerate(('target', 'prediction')):
+            for s, img in enumerate(mid_slices(arrays[name][e, image])):
+                ax = axes[3 * k + s, j]
+                _show_slice(ax, img, True, 1.0)
+                if j == 0:
+                    ax.set_ylabel(f'{ROW_TITLES[name]}\n{SLICE_NAMES[s]} mid', fontsize=7)
+        axes[0, j].set_title(element_names[e].replace(' about ', '\nabout '), fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -82,14 +82,14 @@ def test_so2_bad_options_name_the_field():
 
 
 def test_group_from_config_reads_the_group_options():
-    cfg = ml_collections.ConfigDict(dict(name='so2', angle_range_degrees=(0.0, 90.0),
-                                         order=0, latent_action='grid'))
+    cfg = ml_collections.ConfigDict(dict(name='so2', latent_action='grid', so2=dict(
+        angle_range_degrees=(0.0, 90.0), order=0)))
     group = groups.group_from_config(cfg)
     assert group.describe(group.eval_elements()) == ['0°', '15°', '30°', '45°', '60°', '75°']
     # C4 reads no options; a config restored from JSON (lists, dicts) works too.
     assert groups.group_from_config({'name': 'c4', 'latent_action': 'grid'}).name == 'c4'
-    assert groups.group_from_config({'name': 'so2', 'order': 3,
-                                     'angle_range_degrees': [0.0, 360.0]}).name == \
+    assert groups.group_from_config({'name': 'so2', 'so2': {
+        'order': 3, 'angle_range_degrees': [0.0, 360.0]}}).name == \
         'c3_resampled'
 
 

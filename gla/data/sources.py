@@ -11,6 +11,13 @@ Sources (``config.data.source``):
     (its own splits are kept).
   * ``'tfds'``: tensorflow-datasets ``config.data.tfds_name``; off-line it fails at once
     unless the data is already prepared in ``config.data.tfds_data_dir``.
+  * ``'phantom'``: procedural 3D head phantoms (:mod:`gla.data.phantom`), counts in
+    ``config.data.phantom``, rendered at ``config.data.resolution``; label = lesion count.
+
+Bundled ``name='adrenal3d'`` is the real AdrenalMNIST3D (MedMNIST, 64^3, 1188 / 98 / 298,
+labels normal 0 / mass 1), its own splits kept. For every source, ``config.data.resolution``
+(if the config has it and it is > 0) resizes each spatial axis once at load: by block
+means when it divides the size (64 -> 32), else by antialiased linear interpolation.
 """
 
 from __future__ import annotations
@@ -24,8 +31,9 @@ import numpy as np
 ASSETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'assets')
 BUNDLED = {
     'mnist': 'mnist_8k.npz',
+    'adrenal3d': 'adrenalmnist3d_64.npz',
 }
-SOURCES = ('bundled', 'npz', 'tfds')
+SOURCES = ('bundled', 'npz', 'tfds', 'phantom')
 SPLITS = ('train', 'val', 'test')
 
 
@@ -159,7 +167,11 @@ def load_npz(path: str, config: ml_collections.ConfigDict) -> tuple:
     ndim = config.spatial_ndim
     medmnist = [f'{s}_{k}' for s in SPLITS for k in ('images', 'labels')]
     if all(k in arrays for k in medmnist):
-        return tuple(validate_split(arrays[f'{s}_images'], arrays[f'{s}_labels'], ndim,
+        # max_*_examples keep the first N of each split: cut before converting to float.
+        limits = dict(zip(SPLITS, (config.max_train_examples, config.max_val_examples,
+                                   config.max_test_examples)))
+        return tuple(validate_split(arrays[f'{s}_images'][:limits[s] or None],
+                                    arrays[f'{s}_labels'][:limits[s] or None], ndim,
                                     f'{path} [{s}]') for s in SPLITS)
     if 'images' in arrays and 'labels' in arrays:
         return _split_single(validate_split(arrays['images'], arrays['labels'], ndim, path),
@@ -218,9 +230,55 @@ def load_bundled(config: ml_collections.ConfigDict) -> tuple:
         raise DataError(f'no bundled data set {config.name!r}; config.data.name must be one '
                         f'of {sorted(BUNDLED)} (or use config.data.source=npz).')
     path = os.path.join(ASSETS_DIR, BUNDLED[config.name])
+    if config.name == 'adrenal3d':
+        return load_npz(path, config)
     arrays = _open_npz(path)
     return _split_single(validate_split(arrays['images'], arrays['labels'],
                                         config.spatial_ndim, path), config)
+
+
+def load_phantom(config: ml_collections.ConfigDict) -> tuple:
+    """Train / val / test head phantoms (``config.data.phantom``: ``num_train``,
+    ``num_val``, ``num_test``, ``seed``) at ``config.data.resolution`` (default 32)."""
+    from gla.data import phantom  # numpy only; imported here as only this source needs it
+    options = config.get('phantom', None)
+    if options is None:
+        raise DataError("config.data.source='phantom' needs config.data.phantom with "
+                        'num_train, num_val, num_test and seed (see configs/brain3d.py).')
+    if config.spatial_ndim != 3:
+        raise DataError(f'phantoms are volumes: set config.data.spatial_ndim=3 (now '
+                        f'{config.spatial_ndim}).')
+    size = config.get('resolution', 0) or 32
+    counts = {'train': options.num_train, 'val': options.num_val, 'test': options.num_test}
+    return tuple(validate_split(*phantom.phantom_split(s, counts[s], size, options.seed), 3,
+                                f'phantom[{s}]') for s in SPLITS)
+
+
+def resize_spatial(images: np.ndarray, size: int, chunk: int = 64) -> np.ndarray:
+    """Resizes every spatial axis of ``(N, *spatial, C)`` float images to ``size``.
+
+    Block means when ``size`` divides each axis (exact area averaging, e.g. 64^3 -> 32^3),
+    else ``jax.image.resize`` (linear, antialiased). Done in chunks of ``chunk`` images to
+    bound the memory of the float copies.
+    """
+    spatial = images.shape[1:-1]
+    if all(n == size for n in spatial):
+        return images
+    out = []
+    for start in range(0, len(images), chunk):
+        part = images[start:start + chunk]
+        if all(n % size == 0 for n in spatial):
+            shape = [len(part)]
+            for n in spatial:
+                shape += [size, n // size]
+            part = part.reshape(shape + [part.shape[-1]])
+            part = part.mean(axis=tuple(range(2, 2 * len(spatial) + 1, 2)))
+        else:
+            import jax  # only for the general case; the block mean above needs only numpy
+            part = np.asarray(jax.image.resize(
+                part, (len(part),) + (size,) * len(spatial) + (part.shape[-1],), 'linear'))
+        out.append(part.astype(np.float32))
+    return np.concatenate(out)
 
 
 def load_dataset(config: ml_collections.ConfigDict) -> Dataset:
@@ -231,9 +289,20 @@ def load_dataset(config: ml_collections.ConfigDict) -> Dataset:
         splits, desc = load_npz(config.path, config), f'npz:{config.path}'
     elif config.source == 'tfds':
         splits, desc = load_tfds(config), f'tfds:{config.tfds_name}'
+    elif config.source == 'phantom':
+        splits, desc = load_phantom(config), 'phantom'
     else:
         raise DataError(f'unknown data source {config.source!r}; config.data.source must be '
                         f'one of {list(SOURCES)}')
+    limits = (config.max_train_examples, config.max_val_examples, config.max_test_examples)
+    splits = tuple(s.take(n) for s, n in zip(splits, limits))
+    resolution = config.get('resolution', 0)
+    if resolution and resolution > 0:
+        if resolution < 2:
+            raise DataError(f'config.data.resolution={resolution} must be >= 2 (or 0 to keep '
+                            'the stored size).')
+        splits = tuple(Split(resize_spatial(s.images, resolution), s.labels) for s in splits)
+        desc += f'@{resolution}'
     train, val, test = splits
     shapes = {s.images.shape[1:] for s in splits}
     if len(shapes) != 1:
@@ -241,6 +310,5 @@ def load_dataset(config: ml_collections.ConfigDict) -> Dataset:
     for name, split in zip(SPLITS, splits):
         if len(split) == 0:
             raise DataError(f'{desc}: the {name} split is empty.')
-    return Dataset(train.take(config.max_train_examples), val.take(config.max_val_examples),
-                   test.take(config.max_test_examples), desc)
+    return Dataset(train, val, test, desc)
 

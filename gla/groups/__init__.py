@@ -1,28 +1,27 @@
 """Groups acting on images and latent grids, as pure functions.
 
 ``get_group(name, **options)`` returns a :class:`gla.groups.base.Group` and
-``group_from_config(config.group)`` the group a config names (with its options);
-``make_latent_action`` the matching ``Phi_g`` module. One module per group: ``c4.py``,
-``so2.py`` ...
+``group_from_config(config.group)`` the group a config names, with the options of the
+sub-config named after it (``config.group.so2.order``); ``make_latent_action`` the matching
+``Phi_g`` module. One module per group: ``c4.py``, ``so2.py`` (any angle, resampled),
+``cube.py`` (the 24 rotations of the cube), ``so3.py`` (continuous 3D rotations) ...
 """
 
 from __future__ import annotations
 
 from gla.groups import base
 from gla.groups import c4
+from gla.groups import cube
 from gla.groups import so2
+from gla.groups import so3
 from gla.groups.base import Group
 from gla.groups.latent_actions import make_latent_action
 
 _GROUP_FACTORIES = {
     'c4': c4.make_group,
     'so2': so2.make_group,
-}
-# The config.group fields each group reads as options (absent fields keep the defaults, so
-# configs written before an option existed still load).
-_GROUP_OPTIONS = {
-    'c4': (),
-    'so2': ('angle_range_degrees', 'order'),
+    'cube': cube.make_group,
+    'so3': so3.make_group,
 }
 
 
@@ -34,14 +33,16 @@ def get_group(name: str, **options) -> Group:
     return _GROUP_FACTORIES[name](**options)
 
 
+def group_from_config(group_config) -> Group:
+    """The group of ``config.group`` (a ConfigDict, or a dict as restored from JSON):
+    ``name``, with the options in the sub-config named after the group if there is one
+    (e.g. ``config.group.so3.max_angle_degrees``); lists from JSON become tuples."""
+    name = group_config['name']
+    options = group_config.get(name, None) or {}
+    return get_group(name, **{k: tuple(v) if isinstance(v, list) else v
+                              for k, v in dict(options.items()).items()})
+
+
 def available_groups() -> list:
     return sorted(_GROUP_FACTORIES)
 
-
-def group_from_config(config) -> Group:
-    """The group of ``config.group`` (a ConfigDict or dict with ``name`` and the options the
-    group reads, e.g. ``angle_range_degrees`` and ``order`` for ``'so2'``)."""
-    name = config['name']
-    options = {k: (tuple(config[k]) if isinstance(config[k], (list, tuple)) else config[k])
-               for k in _GROUP_OPTIONS.get(name, ()) if k in config}
-    return get_group(name, **options)

@@ -50,13 +50,13 @@ def make_group(angle_range_degrees: Sequence[float] = (0.0, 360.0), order: int =
     """SO(2) sampled uniformly in ``[low, high)`` degrees, or C_n if ``order = n > 0``."""
     low, high = (float(a) for a in angle_range_degrees)
     if not low < high or high - low > 360.0:
-        raise ValueError(f'config.group.angle_range_degrees={tuple(angle_range_degrees)} '
+        raise ValueError(f'config.group.so2.angle_range_degrees={tuple(angle_range_degrees)} '
                          'must be (low, high) with low < high and high - low <= 360')
     if order < 0:
-        raise ValueError(f'config.group.order={order} must be 0 (continuous) or n > 0 (C_n)')
+        raise ValueError(f'config.group.so2.order={order} must be 0 (continuous) or n > 0 (C_n)')
     if order > 0 and (low, high) != (0.0, 360.0):
-        raise ValueError('config.group.order > 0 samples the whole cyclic group C_n: leave '
-                         'config.group.angle_range_degrees at (0, 360)')
+        raise ValueError('config.group.so2.order > 0 samples the whole cyclic group C_n: leave '
+                         'config.group.so2.angle_range_degrees at (0, 360)')
     eval_degrees = _eval_angles_degrees(low, high, order)
 
     def sample(key: jax.Array, n: int) -> jax.Array:
