@@ -26,6 +26,7 @@ import numpy as np
 from gla import metrics
 from gla import pairs
 from gla import parallel
+from gla import planes_eval
 from gla import plots
 from gla import probe
 from gla import run as run_lib
@@ -208,8 +209,10 @@ def evaluate_run(workdir: str, training_summary: Optional[dict] = None,
     """Evaluates the ``which`` checkpoint of ``workdir``; writes ``eval.json`` and
     ``figures/*.png`` (process 0); returns the results."""
     run = run_lib.load_run(workdir, which)
-    dataset = sources.load_dataset(run.config.data)
+    dataset = sources.load_dataset(run.config.data, cache_dir=workdir)
     results = evaluate(run, dataset)
+    if run.config.data.source == 'planes':  # background swap (planes_eval.py)
+        results.update(planes_eval.evaluate(run, dataset))
     results['checkpoint'] = which
     results['training'] = dict(training_summary or {},
                                warnings=run.progress.get('warnings', []),
@@ -231,4 +234,6 @@ def evaluate_run(workdir: str, training_summary: Optional[dict] = None,
                                                              run.group.eval_elements())))
         plots.loss_curves(os.path.join(figures, 'losses.png'),
                           plots.read_metrics(os.path.join(workdir, 'metrics.jsonl')))
+        if run.config.data.source == 'planes':  # orbit.png, swap.png
+            planes_eval.write_figures(figures, run, dataset)
     return results

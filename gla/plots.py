@@ -91,3 +91,55 @@ def loss_curves(path: str, rows: list) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _show(ax, image: np.ndarray) -> None:
+    """An image in [-1, 1] (gray or RGB), without ticks."""
+    img = _as_image(np.asarray(image))
+    if img.ndim == 3:
+        ax.imshow(np.clip((img + 1) / 2, 0, 1))
+    else:
+        ax.imshow(img, cmap='gray', vmin=-1, vmax=1)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def image_rows(path: str, rows: list, column_names: list, title: str = '') -> None:
+    """Rows of images ``[(row title, (n, H, W[, C])), ...]``, one column per name (orbits)."""
+    cols = len(column_names)
+    fig, axes = plt.subplots(len(rows), cols, figsize=(0.9 * cols, 1.0 * len(rows) + 0.4),
+                             squeeze=False)
+    for r, (name, images) in enumerate(rows):
+        for c in range(cols):
+            _show(axes[r, c], images[c])
+            if r == 0:
+                axes[r, c].set_title(column_names[c], fontsize=6)
+        axes[r, 0].set_ylabel(name, fontsize=6)
+    if title:
+        fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def swap_grid(path: str, row_images: np.ndarray, column_images: np.ndarray,
+              cells: np.ndarray) -> None:
+    """A swap grid: cell ``(r, c)`` = ``cells[r, c]`` = ``D(z_i(row r) + z_v(column c))``;
+    the row images run down the first column, the column images along the first row."""
+    n_rows, n_cols = cells.shape[:2]
+    fig, axes = plt.subplots(n_rows + 1, n_cols + 1, figsize=(1.1 * (n_cols + 1),
+                                                              1.1 * (n_rows + 1)))
+    axes[0, 0].axis('off')
+    axes[0, 0].text(0.5, 0.5, 'z_i from row,\nz_v from column', ha='center', va='center',
+                    fontsize=6)
+    for c in range(n_cols):
+        _show(axes[0, c + 1], column_images[c])
+        axes[0, c + 1].set_title(f'B{c} (z_v)', fontsize=6)
+    for r in range(n_rows):
+        _show(axes[r + 1, 0], row_images[r])
+        axes[r + 1, 0].set_ylabel(f'A{r} (z_i)', fontsize=6)
+        for c in range(n_cols):
+            _show(axes[r + 1, c + 1], cells[r, c])
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

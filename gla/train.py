@@ -164,7 +164,7 @@ def _check_finite(step0: int, rows: list) -> None:
 def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
     """Trains (or resumes) the run in ``workdir``; returns a summary dict."""
     validate_config(config)
-    dataset = sources.load_dataset(config.data)
+    dataset = sources.load_dataset(config.data, cache_dir=workdir)
     group = groups.get_group(config.group.name)
     model = models.build_model(config, group, dataset.image_shape[-1])
     mesh = parallel.make_mesh()

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from gla.groups import base
 from gla.groups import c4
+from gla.groups import yaw
 from gla.groups.base import Group
 from gla.groups.latent_actions import make_latent_action
 
 _GROUP_FACTORIES = {
     'c4': c4.make_group,
+    # Yaw of rendered objects (planes): C24 in 15° steps, C4 in quarter turns.
+    'yaw24': lambda: yaw.make_group(24),
+    'yaw4': lambda: yaw.make_group(4),
 }
 
 
