@@ -39,6 +39,6 @@ def get_config() -> ml_collections.ConfigDict:
     config.num_epochs = 60  # passes over the training objects
     config.log_every_steps = 60  # a progress line every 5 epochs
 
-    config.eval.batch_size = 256  # pairs per evaluation batch
+    config.eval.batch_size = 64  # pairs per evaluation batch (= the test objects: no padding)
     config.eval.num_figure_images = 1  # the transform grid shows one plane under all 24 yaws
     return config
