@@ -6,7 +6,7 @@ Renders (once, cached as .npz in the workdir or config.data.planes.cache_dir) 51
 airplanes over a sky at 24 yaw angles, 64x64 RGB: 384 objects train, 64 validate, 64 test.
 A pair is two views of one object, the sky identical in both. The encoder (16, 32, 64) gives an
 8x8x64 latent; the volumetric action reads each cell's 64 channels as a depth of 8 cells x 8
-features and turns that volume about the vertical axis. Budget: 60 epochs of the objects (each
+features and turns that volume about the vertical axis. Budget: 25 epochs of the objects (each
 epoch one random view pair per object), within 20 minutes on a 2-core CPU; see
 docs/results.md for the measured time and numbers. Variants: planes_learned.py (learned
 exp(theta A), integer frequencies), planes_inplane.py (the in-plane control), planes_c4.py.
@@ -36,7 +36,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.model.encoder_features = (16, 32, 64)  # 64x64 -> 8x8x64 latent (64 = 8 depth x 8)
 
     config.batch_size = 32  # object views per step (12 steps per epoch)
-    config.num_epochs = 60  # passes over the training objects
+    config.num_epochs = 25  # passes over the training objects
     config.log_every_steps = 60  # a progress line every 5 epochs
 
     config.eval.batch_size = 64  # pairs per evaluation batch (= the test objects: no padding)
