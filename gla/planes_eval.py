@@ -115,14 +115,24 @@ def write_figures(directory: str, run, dataset: sources.Dataset) -> None:
                 num=min(5, len(dataset.test)))
 
 
+def _psnr_without_identity(e: dict) -> float:
+    """Mean of the per-element PSNRs except the first (the identity, 0°): the yaw itself."""
+    values = [e['per_group_element'][name]['psnr_db'] for name in e['group_elements'][1:]]
+    return float(np.mean(values))
+
+
 TABLE_COLUMNS = (
     ('transformed PSNR (dB)', lambda e: e['transformed_psnr_db_mean_over_test_images_and_group_elements']),
+    ('PSNR at 0° (dB)', lambda e: e['per_group_element'][e['group_elements'][0]]['psnr_db']),
+    ('PSNR, g ≠ 0 (dB)', _psnr_without_identity),
     ('SSIM', lambda e: e['transformed_ssim_mean']),
     ('equivariance err', lambda e: e['equivariance_error_relative']),
     ('invariance err', lambda e: e['invariance_error_relative']),
     ('variant share', lambda e: e['variant_share']),
     ('swap: bg MSE vs A sky', lambda e: e['background_swap']['background_mse_vs_sky_of_A']),
+    ('swap: bg MSE vs B sky', lambda e: e['background_swap']['background_mse_vs_sky_of_B']),
     ('swap: plane MSE vs B', lambda e: e['background_swap']['plane_region_mse_vs_B']),
+    ('swap: plane MSE vs A', lambda e: e['background_swap']['plane_region_mse_vs_A']),
     ('probe z_i (transformed)', lambda e: e['linear_probe']['z_i']['transformed']),
 )
 
@@ -136,6 +146,8 @@ def tabulate(workdirs: list) -> str:
     :data:`TABLE_COLUMNS`, then the mean ± sample std over seeds per latent action."""
     rows, groups = [], {}
     for workdir in workdirs:
+        if not os.path.isfile(os.path.join(workdir, 'eval.json')):
+            continue  # unfinished run
         with open(os.path.join(workdir, 'eval.json')) as f:
             result = json.load(f)
         with open(os.path.join(workdir, 'config.json')) as f:
@@ -166,7 +178,42 @@ def tabulate(workdirs: list) -> str:
     return '\n'.join(lines)
 
 
+def reference_psnr(images: np.ndarray, skies: np.ndarray, order: int) -> dict:
+    """PSNR (dB, mean over objects, start views and steps g != 0) of two predictors that
+    need no learning, for scale: ``'copy_input'`` predicts ``T_g x`` by ``x``;
+    ``'sky_only'`` by the object's sky without a plane. ``images`` ``(N, V, H, W, C)``, skies
+    ``(N, H, W, C)``, both in [-1, 1]."""
+    views = images.shape[1]
+    stride = views // order
+    copy, sky = [], []
+    for g in range(1, order):
+        target = np.roll(images, -g * stride, axis=1)
+        copy.append(np.mean(np.square(images - target), axis=(2, 3, 4)))
+        sky.append(np.mean(np.square(skies[:, None] - target), axis=(2, 3, 4)))
+    to_db = lambda mse: float(np.mean(10 * np.log10(4.0 / np.asarray(mse))))  # noqa: E731
+    return {'copy_input': to_db(copy), 'sky_only': to_db(sky)}
+
+
+def main(argv: list) -> None:
+    if len(argv) >= 2 and argv[1] == '--reference':
+        # python -m gla.planes_eval --reference CONFIG.py CACHE_DIR: PSNRs without learning.
+        import importlib.util
+        spec = importlib.util.spec_from_file_location('config', argv[2])
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        config = module.get_config()
+        config.data.planes.cache_dir = argv[3]
+        dataset = sources.load_dataset(config.data)
+        order = len(np.asarray(__import__('gla').groups.get_group(
+            config.group.name).eval_elements()))
+        print(json.dumps(reference_psnr(dataset.test.images,
+                                        test_skies(config, len(dataset.test)), order)))
+        return
+    if len(argv) < 2:
+        raise SystemExit('usage: python -m gla.planes_eval WORKDIR [WORKDIR ...]\n'
+                         '       python -m gla.planes_eval --reference CONFIG.py CACHE_DIR')
+    print(tabulate(argv[1:]))
+
+
 if __name__ == '__main__':
-    if len(sys.argv) < 2:
-        raise SystemExit('usage: python -m gla.planes_eval WORKDIR [WORKDIR ...]')
-    print(tabulate(sys.argv[1:]))
+    main(sys.argv)

@@ -251,3 +251,12 @@ def test_tiny_planes_run_end_to_end(tmp_path):
         assert os.path.getsize(os.path.join(workdir, 'figures', name)) > 0
     assert any(f.startswith('planes_n40_v8_s32') and f.endswith('.npz')
                for f in os.listdir(workdir))  # cached in the workdir
+
+
+def test_reference_psnr_known_answer():
+    # Two views, +1 and -1 everywhere, sky 0: copying the input misses by 2 (0 dB), the
+    # sky alone by 1 (10 log10 4 = 6.02 dB).
+    images = np.stack([np.ones((1, 2, 2, 1)), -np.ones((1, 2, 2, 1))], axis=1)
+    ref = planes_eval.reference_psnr(images, np.zeros((1, 2, 2, 1)), order=2)
+    np.testing.assert_allclose(ref['copy_input'], 0.0, atol=1e-9)
+    np.testing.assert_allclose(ref['sky_only'], 10 * np.log10(4.0), atol=1e-9)
