@@ -163,8 +163,8 @@ def linear_probe(run, dataset, elements, mask, mesh, batch_size) -> dict:
     train_z = encode(run, mesh, train.images, train_g, key, batch_size)
     test_key = jax.random.key(config.eval.test_pairs_seed)
     upright_z = encode(run, mesh, test.images,
-                                jax.tree.map(np.asarray, run.group.identity(len(test))),
-                                test_key, batch_size)
+                       jax.tree.map(np.asarray, run.group.identity(len(test))),
+                       test_key, batch_size)
     num_elements = len(jax.tree.leaves(elements)[0])
     moved_z = np.concatenate([
         encode(run, mesh, test.images, _repeat_element(elements, i, len(test)),
