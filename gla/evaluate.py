@@ -26,6 +26,7 @@ import numpy as np
 from gla import metrics
 from gla import pairs
 from gla import parallel
+from gla import planes_eval
 from gla import plots
 from gla import probe
 from gla import run as run_lib
@@ -67,17 +68,18 @@ def _figure_arrays(params, images, g, key, *, model, pair_fn):
                 z=norm(z), z_v=norm(acted), z_i=norm(z_i))
 
 
-_ENCODE_CACHE = {}  # the last run's jitted target encoder (SO(2) evaluates 24 elements)
+def _target_encoder(run):
+    """The jitted ``(params, images, g, key) -> z(T_g x)``; build it once per evaluation
+    (a new one compiles again, which for a 24-element group took minutes)."""
+    pair_fn = pairs.build_pair_fn(run.config, run.group)
+    return jax.jit(lambda p, x, g, k: run.model.apply(
+        {'params': p}, pair_fn(k, x, g)[1], method=run.model.encode))
 
 
-def _encode_batches(run, mesh, images, g, key, batch_size):
+def _encode_batches(run, mesh, images, g, key, batch_size, fn=None):
     """Latents of the targets ``T_g x`` of the pairs made from ``images`` and ``g`` (one
-    element per image), gathered on the host."""
-    if _ENCODE_CACHE.get('run') is not run:  # compile once per run, not once per call
-        pair_fn = pairs.build_pair_fn(run.config, run.group)
-        _ENCODE_CACHE.update(run=run, fn=jax.jit(lambda p, x, g, k: run.model.apply(
-            {'params': p}, pair_fn(k, x, g)[1], method=run.model.encode)))
-    fn = _ENCODE_CACHE['fn']
+    element per image), gathered on the host. ``fn``: a :func:`_target_encoder` to reuse."""
+    fn = fn or _target_encoder(run)
     out = []
     for idx, valid in parallel.padded_batches(len(images), batch_size):
         batch = parallel.shard_batch(mesh, (images[idx], jax.tree.map(lambda a: a[idx], g)))
@@ -165,15 +167,16 @@ def linear_probe(run, dataset, elements, mask, mesh, batch_size) -> dict:
     train_g = jax.tree.map(np.asarray, run.group.sample(
         jax.random.key(config.eval.probe_seed), len(train)))
     key = jax.random.key(config.eval.probe_seed)
-    train_z = _encode_batches(run, mesh, train.images, train_g, key, batch_size)
+    encode = functools.partial(_encode_batches, fn=_target_encoder(run))
+    train_z = encode(run, mesh, train.images, train_g, key, batch_size)
     test_key = jax.random.key(config.eval.test_pairs_seed)
-    upright_z = _encode_batches(run, mesh, test.images,
-                                jax.tree.map(np.asarray, run.group.identity(len(test))),
-                                test_key, batch_size)
+    upright_z = encode(run, mesh, test.images,
+                       jax.tree.map(np.asarray, run.group.identity(len(test))),
+                       test_key, batch_size)
     num_elements = len(jax.tree.leaves(elements)[0])
     moved_z = np.concatenate([
-        _encode_batches(run, mesh, test.images, _repeat_element(elements, i, len(test)),
-                        jax.random.fold_in(test_key, i), batch_size)
+        encode(run, mesh, test.images, _repeat_element(elements, i, len(test)),
+               jax.random.fold_in(test_key, i), batch_size)
         for i in range(num_elements)])
     moved_labels = np.tile(test.labels, num_elements)
     parts = {'z': np.ones_like(mask), 'z_v': mask, 'z_i': ~mask}
@@ -221,8 +224,10 @@ def evaluate_run(workdir: str, training_summary: Optional[dict] = None,
     """Evaluates the ``which`` checkpoint of ``workdir``; writes ``eval.json`` and
     ``figures/*.png`` (process 0); returns the results."""
     run = run_lib.load_run(workdir, which)
-    dataset = sources.load_dataset(run.config.data)
+    dataset = sources.load_dataset(run.config.data, cache_dir=workdir)
     results = evaluate(run, dataset)
+    if run.config.data.source == 'planes':  # background swap (planes_eval.py)
+        results.update(planes_eval.evaluate(run, dataset))
     results['checkpoint'] = which
     # The warnings of the whole run (the summary's), not only those up to the best step.
     results['training'] = dict(training_summary or {},
@@ -254,4 +259,6 @@ def evaluate_run(workdir: str, training_summary: Optional[dict] = None,
                                  swap.figure_arrays(run, dataset.test.images,
                                                     run.config.eval.swap_seed, max(n, 4)),
                                  run.group.describe(swap.swap_elements(run.group)))
+        if run.config.data.source == 'planes':  # orbit.png, swap.png
+            planes_eval.write_figures(figures, run, dataset)
     return results

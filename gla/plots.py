@@ -236,6 +236,24 @@ def orbit_figure(path: str, targets: np.ndarray, predictions: np.ndarray,
     plt.close(fig)
 
 
+def image_rows(path: str, rows: list, column_names: list, title: str = '') -> None:
+    """Rows of images ``[(row title, (n, H, W[, C])), ...]``, one column per name (orbits)."""
+    cols = len(column_names)
+    fig, axes = plt.subplots(len(rows), cols, figsize=(0.9 * cols, 1.0 * len(rows) + 0.4),
+                             squeeze=False)
+    for r, (name, images) in enumerate(rows):
+        for c in range(cols):
+            _show(axes[r, c], _display(images[c], 2))
+            if r == 0:
+                axes[r, c].set_title(column_names[c], fontsize=6)
+        axes[r, 0].set_ylabel(name, fontsize=6)
+    if title:
+        fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def swap_grid(path: str, images_a: np.ndarray, images_b: np.ndarray, swapped: np.ndarray,
               spatial_ndim: int = 2) -> None:
     """``swapped[i, j] = D(z_i(A_i) + z_v(B_j))``: row ``i`` keeps the invariant part of image

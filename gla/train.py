@@ -193,7 +193,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
            stop: reliability.StopSignals) -> dict:
     validate_config(config)
     reliability.check_workdir(workdir)
-    dataset = sources.load_dataset(config.data)
+    dataset = sources.load_dataset(config.data, cache_dir=workdir)
     num_train = len(dataset.train)
     steps_per_epoch = num_train // config.batch_size
     if steps_per_epoch == 0:

@@ -18,6 +18,10 @@ Bundled ``name='adrenal3d'`` is the real AdrenalMNIST3D (MedMNIST, 64^3, 1188 / 
 labels normal 0 / mass 1), its own splits kept. For every source, ``config.data.resolution``
 (if the config has it and it is > 0) resizes each spatial axis once at load: by block
 means when it divides the size (64 -> 32), else by antialiased linear interpolation.
+  * ``'planes'``: procedural airplanes in the sky (``planes.py``), rendered at
+    ``config.data.planes.num_views`` yaw angles and cached as ``.npz``. Each example is all
+    its views: ``images`` are ``(N, num_views, H, W, 3)`` and ``Dataset.num_views`` says so;
+    the pair function (``gla/pairs.py``) picks the two views of a pair.
 """
 
 from __future__ import annotations
@@ -28,12 +32,14 @@ import zipfile
 import ml_collections
 import numpy as np
 
+from gla.data import planes
+
 ASSETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'assets')
 BUNDLED = {
     'mnist': 'mnist_8k.npz',
     'adrenal3d': 'adrenalmnist3d_64.npz',
 }
-SOURCES = ('bundled', 'npz', 'tfds', 'phantom')
+SOURCES = ('bundled', 'npz', 'tfds', 'phantom', 'planes')
 SPLITS = ('train', 'val', 'test')
 
 
@@ -59,10 +65,12 @@ class Dataset:
     val: Split
     test: Split
     description: str
+    num_views: int = 0  # > 0: images are (N, num_views, *spatial, C), all views of an object
 
     @property
     def image_shape(self) -> tuple:
-        return self.train.images.shape[1:]
+        """``(*spatial, C)`` of one image (of one view)."""
+        return self.train.images.shape[2 if self.num_views else 1:]
 
 
 def scale_to_unit_range(images: np.ndarray, where: str) -> np.ndarray:
@@ -281,8 +289,40 @@ def resize_spatial(images: np.ndarray, size: int, chunk: int = 64) -> np.ndarray
     return np.concatenate(out)
 
 
-def load_dataset(config: ml_collections.ConfigDict) -> Dataset:
-    """Loads ``config.data`` (see the module docstring) and applies ``max_*_examples``."""
+def load_planes(config: ml_collections.ConfigDict, cache_dir: str) -> Dataset:
+    """The rendered planes of ``config.planes``, split by object (never a view of a test
+    object in training): the first ``num_train`` objects train, then ``num_val``, then
+    ``num_test``. Labels: the plane's colour class (``planes.COLOURS``)."""
+    p = config.planes
+    directory = p.cache_dir or cache_dir
+    if not directory:
+        raise DataError('the planes data needs a cache directory: set '
+                        'config.data.planes.cache_dir (or pass the workdir).')
+    sizes = (p.num_train, p.num_val, p.num_test)
+    if min(sizes) <= 0:
+        raise DataError(f'config.data.planes.num_train/num_val/num_test = {sizes} must all '
+                        'be > 0.')
+    data = planes.load_or_render(directory, sum(sizes), p.num_views, p.image_size, p.seed)
+    images = data['images'].astype(np.float32) / 127.5 - 1.0
+    bounds = np.cumsum(sizes)[:-1]
+    splits = [Split(i, l) for i, l in zip(np.split(images, bounds),
+                                           np.split(data['labels'], bounds))]
+    return Dataset(*splits, description=f'planes:{sum(sizes)} objects x {p.num_views} views',
+                   num_views=p.num_views)
+
+
+def load_dataset(config: ml_collections.ConfigDict, cache_dir: str = '') -> Dataset:
+    """Loads ``config.data`` (see the module docstring) and applies ``max_*_examples``.
+
+    ``cache_dir``: where generated data (``'planes'``) is cached unless the config names a
+    directory; the training loop passes the workdir.
+    """
+    if config.source == 'planes':
+        dataset = load_planes(config, cache_dir)
+        return dataclasses.replace(
+            dataset, train=dataset.train.take(config.max_train_examples),
+            val=dataset.val.take(config.max_val_examples),
+            test=dataset.test.take(config.max_test_examples))
     if config.source == 'bundled':
         splits, desc = load_bundled(config), f'bundled:{config.name}'
     elif config.source == 'npz':

@@ -14,6 +14,7 @@ from gla.groups import c4
 from gla.groups import cube
 from gla.groups import so2
 from gla.groups import so3
+from gla.groups import yaw
 from gla.groups.base import Group
 from gla.groups.latent_actions import make_latent_action
 
@@ -22,6 +23,9 @@ _GROUP_FACTORIES = {
     'so2': so2.make_group,
     'cube': cube.make_group,
     'so3': so3.make_group,
+    # Yaw of rendered objects (planes): C24 in 15° steps, C4 in quarter turns.
+    'yaw24': lambda: yaw.make_group(24),
+    'yaw4': lambda: yaw.make_group(4),
 }
 
 

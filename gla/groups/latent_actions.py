@@ -14,6 +14,7 @@ import jax.numpy as jnp
 
 from gla.groups import base
 from gla.groups import channel_rotation
+from gla.groups import yaw_actions
 
 
 class GridLatentAction(nn.Module):
@@ -62,8 +63,13 @@ LATENT_ACTIONS = {
     'grid_norm_preserving': lambda group: NormPreservingGridAction(group=group),
     'learned_channels': lambda group: channel_rotation.LearnedChannelRotation(group.angle),
     'grid_and_learned_channels': lambda group: GridAndLearnedChannels(group=group),
+    # Out-of-plane rotation about one axis (yaw of rendered planes): yaw_actions.py.
+    'volumetric': yaw_actions.volumetric,
+    'learned_channels_integer': yaw_actions.learned_channels_integer,
+    'inplane': yaw_actions.inplane,
 }
-NEEDS_ANGLE = ('learned_channels', 'grid_and_learned_channels')
+NEEDS_ANGLE = ('learned_channels', 'grid_and_learned_channels', 'volumetric',
+               'learned_channels_integer', 'inplane')
 
 
 def make_latent_action(name: str, group: base.Group) -> nn.Module:
@@ -72,7 +78,9 @@ def make_latent_action(name: str, group: base.Group) -> nn.Module:
     * ``'grid'``: ``Phi_g = T_g`` on the latent grid (exact for C4);
     * ``'grid_norm_preserving'``: ``T_g`` rescaled to keep ``||z_v||`` (for resampling);
     * ``'learned_channels'``: ``exp(angle(g) A)`` on channel pairs, the grid untouched;
-    * ``'grid_and_learned_channels'``: both.
+    * ``'grid_and_learned_channels'``: both;
+    * ``'volumetric'``, ``'learned_channels_integer'``, ``'inplane'``: for yaw
+      (``yaw_actions.py``).
     """
     if name not in LATENT_ACTIONS:
         raise ValueError(f'unknown latent action {name!r}; config.group.latent_action must '

@@ -1,0 +1,16 @@
+"""Planes under C24 yaw with a learned linear action exp(theta A) on latent channel pairs.
+
+    python launch.py --config configs/planes_learned.py --workdir runs/planes_learned
+
+As configs/planes.py, but Phi_g rotates channel pairs by round(omega_k) * theta with learned
+frequencies omega_k rounded to integers (straight-through), so it is an exact representation
+of C24 (Phi of 24 steps is the identity). Same data, network and budget.
+"""
+
+from configs import planes
+
+
+def get_config():
+    config = planes.get_config()
+    config.group.latent_action = 'learned_channels_integer'  # exp(theta A), integer frequencies
+    return config

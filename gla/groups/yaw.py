@@ -1,0 +1,62 @@
+"""C_n yaw: turns of a rendered object about its own vertical axis, out of the image plane.
+
+Elements are ``int32`` counts ``k`` in ``{0, ..., n-1}``; ``k`` turns the object by
+``2*pi*k/n`` radians counter-clockwise seen from above (``gla/data/planes.py``). The default
+``n = 24`` gives 15° steps; ``n = 4`` quarter turns.
+
+The group does not act on image pixels: ``T_g x`` is another rendered view of the same object,
+which the pair function picks (``gla/pairs.py``: ``view_pairs``). ``act`` therefore raises,
+and the latent actions for yaw (``'volumetric'``, ``'learned_channels_integer'``,
+``'learned_channels'``, the in-plane control ``'inplane'``) never call it. ``check_grid``
+only asks for 2D grids.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gla.groups import base
+
+DEFAULT_ORDER = 24
+
+
+def _no_pixel_action(g, x):
+    raise ValueError(
+        'the yaw group turns a 3D object out of the image plane and has no action on pixel '
+        'or latent grids: T_g x comes from rendered views (config.data.source="planes"), and '
+        'the latent action must be one of "volumetric", "learned_channels_integer", '
+        '"learned_channels" or "inplane" (config.group.latent_action), not "grid".')
+
+
+def check_2d_grid(spatial_shape: tuple) -> None:
+    if len(spatial_shape) != 2:
+        raise ValueError(f'yaw acts on views of 2D images, got spatial shape '
+                         f'{tuple(spatial_shape)}; use config.data.spatial_ndim=2.')
+
+
+def angle(k: jax.Array, order: int) -> jax.Array:
+    """Radians ``(B,)`` of ``k`` steps of ``C_order``, counter-clockwise seen from above."""
+    return jnp.asarray(k, jnp.float32) * (2 * jnp.pi / order)
+
+
+def make_group(order: int = DEFAULT_ORDER) -> base.Group:
+    if order < 2:
+        raise ValueError(f'a yaw group needs order >= 2, got {order}')
+    step = 360 / order
+    return base.Group(
+        name=f'yaw{order}',
+        spatial_ndim=2,
+        sample=lambda key, n: jax.random.randint(key, (n,), 0, order, dtype=jnp.int32),
+        identity=lambda n: jnp.zeros((n,), jnp.int32),
+        compose=lambda g, h: jnp.mod(g + h, order),
+        inverse=lambda g: jnp.mod(-g, order),
+        act=_no_pixel_action,
+        eval_elements=lambda: jnp.arange(order, dtype=jnp.int32),
+        describe=lambda g: [f'{step * int(k):g}°' for k in np.asarray(g)],
+        check_grid=check_2d_grid,
+        angle=functools.partial(angle, order=order),
+    )

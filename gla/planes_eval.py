@@ -1,0 +1,219 @@
+"""Evaluation specific to the planes setting: the background-swap test, the orbit and swap
+figures, and a table of several runs' ``eval.json`` (the latent-action comparison).
+
+Background swap: for test objects A and B (B is the next test object), both seen in the same
+view ``k``, decode ``z_i(A) + z_v(B)``. If the split is right the result shows A's sky and
+B's plane. Measured on the sky pixels of both A and B (no plane in either), against A's sky
+and, for reference, against B's sky; and on B's plane pixels, against B's image and, for
+reference, against A's image (which there shows A's sky or A's plane). The skies are drawn
+again from the renderer's seeds (``planes.sample_object``), so no mask is stored.
+
+    python -m gla.planes_eval runs/planes_cmp/*/   # markdown table of the runs' eval.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+
+from gla import plots
+from gla.data import planes
+from gla.data import sources
+
+
+def test_skies(config, num: int) -> np.ndarray:
+    """Skies ``(num, H, W, 3)`` in [-1, 1] of the first ``num`` test objects."""
+    p = config.data.planes
+    first = p.num_train + p.num_val
+    skies = [planes.render_sky(planes.sample_object(np.random.default_rng([p.seed, first + i])),
+                               p.image_size) for i in range(num)]
+    return np.round(np.stack(skies) * 255).astype(np.float32) / 127.5 - 1.0
+
+
+def swap(run, sky_images: np.ndarray, plane_images: np.ndarray) -> np.ndarray:
+    """``D(z_i(sky_images) + z_v(plane_images))``, both ``(B, H, W, C)``."""
+    _, z_i = run.split(run.encode(sky_images))
+    z_v, _ = run.split(run.encode(plane_images))
+    return np.asarray(run.decode(z_i + z_v))
+
+
+def background_swap(run, dataset: sources.Dataset, view: int = 0,
+                    batch_size: int = 256) -> dict:
+    """The background-swap metrics of the module docstring (MSE, images in [-1, 1])."""
+    test = dataset.test.images  # (N, V, H, W, C)
+    n = len(test)
+    if n < 2:
+        raise ValueError('the background-swap test needs at least 2 test objects')
+    skies = test_skies(run.config, n)
+    a_idx = np.arange(n)
+    b_idx = np.roll(a_idx, -1)
+    sums = dict(bg_a=0.0, bg_b=0.0, bg_n=0, plane_b=0.0, plane_a=0.0, plane_n=0)
+    for start in range(0, n, batch_size):
+        a, b = a_idx[start:start + batch_size], b_idx[start:start + batch_size]
+        out = swap(run, test[a, view], test[b, view])
+        plane_a = np.any(test[a, view] != skies[a], axis=-1)
+        plane_b = np.any(test[b, view] != skies[b], axis=-1)
+        background = ~plane_a & ~plane_b
+        sq_a = np.sum(np.square(out - test[a, view]), axis=-1)  # (B, H, W)
+        sq_b = np.sum(np.square(out - test[b, view]), axis=-1)
+        sq_b_sky = np.sum(np.square(out - skies[b]), axis=-1)
+        sums['bg_a'] += float(sq_a[background].sum())
+        sums['bg_b'] += float(sq_b_sky[background].sum())
+        sums['bg_n'] += int(background.sum()) * test.shape[-1]
+        sums['plane_b'] += float(sq_b[plane_b].sum())
+        sums['plane_a'] += float(sq_a[plane_b].sum())
+        sums['plane_n'] += int(plane_b.sum()) * test.shape[-1]
+    return {
+        'view': view,
+        'num_pairs': n,
+        'background_mse_vs_sky_of_A': sums['bg_a'] / sums['bg_n'],
+        'background_mse_vs_sky_of_B': sums['bg_b'] / sums['bg_n'],
+        'plane_region_mse_vs_B': sums['plane_b'] / sums['plane_n'],
+        'plane_region_mse_vs_A': sums['plane_a'] / sums['plane_n'],
+    }
+
+
+def orbit(run, views: np.ndarray, start: int = 0) -> np.ndarray:
+    """Predicted views ``(n, H, W, C)`` of one object under every element ``g`` of its
+    group, all from view ``start`` of ``views`` ``(V, H, W, C)``: ``D(z_i + Phi_g z_v)``."""
+    elements = np.asarray(run.group.eval_elements())
+    x = np.repeat(views[start:start + 1], len(elements), axis=0)
+    return np.asarray(run.transform(x, elements))
+
+
+def orbit_figure(path: str, run, views: np.ndarray, start: int = 0) -> None:
+    """True views ``T_g x`` (top) and predictions from one view (bottom), one column per g."""
+    elements = np.asarray(run.group.eval_elements())
+    stride = views.shape[0] // len(elements)
+    truth = views[(start + stride * elements) % views.shape[0]]
+    names = run.group.describe(elements)
+    plots.image_rows(path, [('T_g x (rendered)', truth), ('D(z_i + Phi_g z_v)',
+                                                          orbit(run, views, start))],
+                     names, title=f'orbit of one test plane from the {names[0]} view')
+
+
+def swap_figure(path: str, run, dataset: sources.Dataset, num: int = 5, view: int = 0) -> None:
+    """Grid: row r, column c shows ``D(z_i(A_r) + z_v(B_c))`` (A's sky, B's plane); the first
+    column holds the A images, the first row the B images."""
+    images = dataset.test.images[:num, view]
+    cells = np.stack([swap(run, np.repeat(images[r:r + 1], num, axis=0), images)
+                      for r in range(num)])  # (num, num, H, W, C)
+    plots.swap_grid(path, images, images, cells)
+
+
+def evaluate(run, dataset: sources.Dataset) -> dict:
+    """``{'background_swap': ...}`` for ``eval.json``."""
+    return {'background_swap': background_swap(run, dataset)}
+
+
+def write_figures(directory: str, run, dataset: sources.Dataset) -> None:
+    orbit_figure(os.path.join(directory, 'orbit.png'), run, dataset.test.images[0])
+    swap_figure(os.path.join(directory, 'swap.png'), run, dataset,
+                num=min(5, len(dataset.test)))
+
+
+def _psnr_without_identity(e: dict) -> float:
+    """Mean of the per-element PSNRs except the first (the identity, 0°): the yaw itself."""
+    values = [e['per_group_element'][name]['psnr_db'] for name in e['group_elements'][1:]]
+    return float(np.mean(values))
+
+
+TABLE_COLUMNS = (
+    ('transformed PSNR (dB)', lambda e: e['transformed_psnr_db_mean_over_test_images_and_group_elements']),
+    ('PSNR at 0° (dB)', lambda e: e['per_group_element'][e['group_elements'][0]]['psnr_db']),
+    ('PSNR, g ≠ 0 (dB)', _psnr_without_identity),
+    ('SSIM', lambda e: e['transformed_ssim_mean']),
+    ('equivariance err', lambda e: e['equivariance_error_relative']),
+    ('invariance err', lambda e: e['invariance_error_relative']),
+    ('variant share', lambda e: e['variant_share']),
+    ('swap: bg MSE vs A sky', lambda e: e['background_swap']['background_mse_vs_sky_of_A']),
+    ('swap: bg MSE vs B sky', lambda e: e['background_swap']['background_mse_vs_sky_of_B']),
+    ('swap: plane MSE vs B', lambda e: e['background_swap']['plane_region_mse_vs_B']),
+    ('swap: plane MSE vs A', lambda e: e['background_swap']['plane_region_mse_vs_A']),
+    ('probe z_i (transformed)', lambda e: e['linear_probe']['z_i']['transformed']),
+)
+
+
+def _number(value) -> str:
+    return 'n/a' if value is None else f'{value:.4g}'
+
+
+def tabulate(workdirs: list) -> str:
+    """A markdown table, one row per run (its latent action and seed), of the numbers in
+    :data:`TABLE_COLUMNS`, then the mean ± sample std over seeds per latent action."""
+    rows, groups = [], {}
+    for workdir in workdirs:
+        if not os.path.isfile(os.path.join(workdir, 'eval.json')):
+            continue  # unfinished run
+        with open(os.path.join(workdir, 'eval.json')) as f:
+            result = json.load(f)
+        with open(os.path.join(workdir, 'config.json')) as f:
+            config = json.load(f)
+        values = []
+        for _, get in TABLE_COLUMNS:
+            try:
+                values.append(get(result))
+            except (KeyError, TypeError):
+                values.append(None)
+        action = config['group']['latent_action']
+        rows.append((action, config['seed'], values))
+        groups.setdefault(action, []).append(values)
+    header = '| latent action | seed | ' + ' | '.join(c for c, _ in TABLE_COLUMNS) + ' |'
+    lines = [header, '|' + ' --- |' * (len(TABLE_COLUMNS) + 2)]
+    for action, seed, values in rows:
+        lines.append(f'| {action} | {seed} | ' + ' | '.join(map(_number, values)) + ' |')
+    for action, runs in groups.items():
+        cells = []
+        for column in zip(*runs):
+            known = [v for v in column if v is not None]
+            if not known:
+                cells.append('n/a')
+                continue
+            std = float(np.std(known, ddof=1)) if len(known) > 1 else 0.0
+            cells.append(f'{np.mean(known):.4g} ± {std:.2g}')
+        lines.append(f'| **{action}** | mean ± std ({len(runs)}) | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def reference_psnr(images: np.ndarray, skies: np.ndarray, order: int) -> dict:
+    """PSNR (dB, mean over objects, start views and steps g != 0) of two predictors that
+    need no learning, for scale: ``'copy_input'`` predicts ``T_g x`` by ``x``;
+    ``'sky_only'`` by the object's sky without a plane. ``images`` ``(N, V, H, W, C)``, skies
+    ``(N, H, W, C)``, both in [-1, 1]."""
+    views = images.shape[1]
+    stride = views // order
+    copy, sky = [], []
+    for g in range(1, order):
+        target = np.roll(images, -g * stride, axis=1)
+        copy.append(np.mean(np.square(images - target), axis=(2, 3, 4)))
+        sky.append(np.mean(np.square(skies[:, None] - target), axis=(2, 3, 4)))
+    to_db = lambda mse: float(np.mean(10 * np.log10(4.0 / np.asarray(mse))))  # noqa: E731
+    return {'copy_input': to_db(copy), 'sky_only': to_db(sky)}
+
+
+def main(argv: list) -> None:
+    if len(argv) >= 2 and argv[1] == '--reference':
+        # python -m gla.planes_eval --reference CONFIG.py CACHE_DIR: PSNRs without learning.
+        import importlib.util
+        spec = importlib.util.spec_from_file_location('config', argv[2])
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        config = module.get_config()
+        config.data.planes.cache_dir = argv[3]
+        dataset = sources.load_dataset(config.data)
+        order = len(np.asarray(__import__('gla').groups.get_group(
+            config.group.name).eval_elements()))
+        print(json.dumps(reference_psnr(dataset.test.images,
+                                        test_skies(config, len(dataset.test)), order)))
+        return
+    if len(argv) < 2:
+        raise SystemExit('usage: python -m gla.planes_eval WORKDIR [WORKDIR ...]\n'
+                         '       python -m gla.planes_eval --reference CONFIG.py CACHE_DIR')
+    print(tabulate(argv[1:]))
+
+
+if __name__ == '__main__':
+    main(sys.argv)

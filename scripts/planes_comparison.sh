@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The planes latent-action comparison: volumetric vs learned exp(theta A) (integer
+# frequencies) vs the in-plane control, 3 seeds each, the same reduced budget, one run at a
+# time (the machine is shared), then a markdown table of the eval.json files.
+#
+#   bash scripts/planes_comparison.sh ROOT [EPOCHS]      # e.g. ROOT=runs/planes_cmp
+#
+# All runs share one rendered data set (ROOT/data). Existing finished runs are skipped
+# (launch.py resumes unfinished ones), so the script can be started again after a stop.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=${1:?usage: scripts/planes_comparison.sh ROOT [EPOCHS]}
+EPOCHS=${2:-25}
+mkdir -p "$ROOT/data"
+for seed in 0 1 2; do
+  for action in volumetric learned_channels_integer inplane; do
+    dir="$ROOT/$action/seed$seed"
+    mkdir -p "$ROOT/$action"
+    if [ -f "$dir/eval.json" ]; then continue; fi
+    echo "$(date -u +%H:%M:%S) start $action seed $seed"
+    nice -n 5 python launch.py --config configs/planes.py --workdir "$dir" \
+      --config.seed="$seed" --config.group.latent_action="$action" \
+      --config.num_epochs="$EPOCHS" --config.data.planes.cache_dir="$ROOT/data" \
+      > "$dir.log" 2>&1 || echo "FAILED: $action seed $seed (see $dir.log)"
+    echo "$(date -u +%H:%M:%S) done $action seed $seed"
+  done
+done
+python -m gla.planes_eval "$ROOT"/*/seed*/ | tee "$ROOT/table.md"
