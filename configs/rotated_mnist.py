@@ -57,6 +57,7 @@ def get_config() -> ml_collections.ConfigDict:
 
     config.batch_size = 64  # global batch, split over all devices
     config.num_epochs = 50  # passes over the training split
+    config.steps_per_dispatch = 1  # >1 fuses that many steps into one call (same results)
     config.log_every_steps = 200  # a progress line and a metrics.jsonl row
     config.divergence_factor = 100.0  # warn when a loss term exceeds this x its best
 
