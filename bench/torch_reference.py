@@ -110,7 +110,7 @@ class ReferenceTrainer(_Trainer):
         self.opt.zero_grad()
         loss.backward()
         self.opt.step()
-        return float(loss)
+        return loss.item()
 
 
 class VectorisedTrainer(_Trainer):
@@ -123,4 +123,4 @@ class VectorisedTrainer(_Trainer):
         self.opt.zero_grad()
         loss.backward()
         self.opt.step()
-        return float(loss)
+        return loss.item()

@@ -40,7 +40,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.model.kernel_size = 4  # every conv and transposed conv
     config.model.stride = 2  # downsampling per encoder layer (28 -> 14 -> 7)
     config.model.negative_slope = 0.2  # LeakyReLU slope
-    config.model.conv_transpose = 'subpixel'  # 'subpixel' (fast on CPU) | 'xla'; same function
+    config.model.conv_transpose = 'subpixel'  # 'subpixel' (fast on CPU) | 'hybrid' | 'xla': same fn
 
     config.mask = ml_collections.ConfigDict()
     config.mask.kind = 'learned'  # 'learned' (ALD) | 'all_variant' | 'manual'
