@@ -3,7 +3,8 @@
 Prints, for the published Rotated MNIST model on the first accelerator:
 
 * training images/s at batch 64, 256 and 1024 with ``--fused`` steps per dispatch
-  (``configs/rotated_mnist_fast.py``, ``batch_size`` and ``steps_per_dispatch`` overridden), median of rounds;
+  (``configs/rotated_mnist_fast.py``, ``batch_size`` and ``steps_per_dispatch``
+  overridden), median of rounds;
 * the wall time of one 48,000-image epoch (the bundled 6,000 training digits tiled 8x: full
   MNIST's 48k training split is not available offline) at batch 64 and 1024, host batching
   and transfers included;

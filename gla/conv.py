@@ -143,9 +143,9 @@ def xla_conv_transpose(x: jax.Array, kernel: jax.Array, stride: int,
                                   dimension_numbers=dims)
 
 
-# Below this many output channels XLA's own weight gradient is the faster one (measured on
-# a 2-core CPU, docs/benchmarks.md: Cout=1 at batch 256, 6 ms vs 51 ms); above it the
-# sub-pixel one is (Cout=32: 66 ms vs 300 ms).
+# Below this many output channels XLA's own weight gradient is the faster one on CPU (the
+# published decoder's last layer, Cout=1), above it the sub-pixel one (Cout=32) by several
+# times: `python -m bench.transposed_conv_parts 256` measures both.
 HYBRID_SUBPIXEL_MIN_FEATURES = 8
 
 
