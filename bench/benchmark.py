@@ -141,6 +141,25 @@ def throughput(images: np.ndarray, batch_size: int, steps: int, rounds: int) -> 
 # ---------------------------------------------------------------- agreement
 
 
+def copy_gla_params(net, params) -> None:
+    """Loads gla's parameters into a :class:`bench.torch_reference.PublishedAutoencoder`."""
+    import jax
+    import torch
+    p = jax.tree.map(np.asarray, params)
+    with torch.no_grad():
+        for i, layer in ((0, 0), (1, 2)):
+            conv = p['encoder'][f'Conv_{i}']
+            net.encoder[layer].weight.copy_(
+                torch.from_numpy(conv['kernel'].transpose(3, 2, 0, 1).copy()))
+            net.encoder[layer].bias.copy_(torch.from_numpy(conv['bias'].copy()))
+            up = p['decoder'][f'ConvTranspose_{i}']
+            # PyTorch's transposed conv flips the kernel relative to Flax's (no flip).
+            net.decoder[layer].weight.copy_(torch.from_numpy(
+                up['kernel'][::-1, ::-1].transpose(2, 3, 0, 1).copy()))
+            net.decoder[layer].bias.copy_(torch.from_numpy(up['bias'].copy()))
+        net.alpha.copy_(torch.from_numpy(p['mask']['alpha'].copy()))
+
+
 def agreement(images: np.ndarray) -> dict:
     """Loss of one batch under the same weights in gla and in the PyTorch network."""
     import jax
@@ -158,19 +177,7 @@ def agreement(images: np.ndarray) -> dict:
     target = np.asarray(c4.rotate_quarter_turns(k, x))
     gla_loss = float(losses.pair_losses(model, params, x, target, k, 1.0, 1.0)[0])
     net = torch_reference.PublishedAutoencoder()
-    p = jax.tree.map(np.asarray, params)
-    with torch.no_grad():
-        for i, layer in ((0, 0), (1, 2)):
-            conv = p['encoder'][f'Conv_{i}']
-            net.encoder[layer].weight.copy_(
-                torch.from_numpy(conv['kernel'].transpose(3, 2, 0, 1).copy()))
-            net.encoder[layer].bias.copy_(torch.from_numpy(conv['bias']))
-            up = p['decoder'][f'ConvTranspose_{i}']
-            # PyTorch's transposed conv flips the kernel relative to Flax's (no flip).
-            net.decoder[layer].weight.copy_(torch.from_numpy(
-                up['kernel'][::-1, ::-1].transpose(2, 3, 0, 1).copy()))
-            net.decoder[layer].bias.copy_(torch.from_numpy(up['bias']))
-        net.alpha.copy_(torch.from_numpy(p['mask']['alpha']))
+    copy_gla_params(net, params)
     trainer = torch_reference.VectorisedTrainer()
     trainer.model = net
     with torch.no_grad():
@@ -317,16 +324,18 @@ def _f(x, digits=0):
 LIMITS = (
     'The step\'s compute, not Python: XLA:CPU\'s convolution gradients, above all the '
     'weight gradients of the decoder\'s transposed convolutions, cost more CPU time per image '
-    'than PyTorch\'s oneDNN kernels, and more so at batch 256 than at 64. `gla fast` takes '
-    'the cheapest of XLA\'s and the sub-pixel form for each gradient and fuses several steps '
-    'per dispatch; what remains is XLA:CPU\'s kernels. Per-sample Python loops, the '
-    'reference\'s handicap, cost little next to the convolutions at these batch sizes. The '
-    'race to the target PSNR is also lost on convergence, not only on speed: with the same '
-    'schedule and data order gla needs more epochs than the PyTorch network, which starts '
-    'from PyTorch\'s default initialisation (Kaiming-uniform weights and biases) rather than '
-    'Flax\'s (LeCun-normal weights, zero biases) - the likely cause, not yet tested. '
-    'On a 2-core machine under load PyTorch runs best single-threaded; idle, with both '
-    'cores free, the absolute numbers and possibly the ratios differ.')
+    'than PyTorch\'s oneDNN kernels, and more so at batch 256 than at 64 '
+    '(`python -m bench.transposed_conv_parts 256` times each part). `gla fast` takes the '
+    'cheapest of XLA\'s and the sub-pixel form for each part and fuses several steps per '
+    'dispatch; what remains is XLA:CPU\'s kernels. Per-sample Python loops, the reference\'s '
+    'handicap, cost little next to the convolutions at these batch sizes. The race to the '
+    'target PSNR is lost mostly on convergence: gla needs more epochs than the PyTorch '
+    'network, and the cause is the initialisation (Flax defaults, LeCun-normal kernels and '
+    'zero biases, against PyTorch\'s Kaiming-uniform weights and biases): the same PyTorch '
+    'reference started from gla\'s initial weights follows gla\'s curve epoch for epoch '
+    '(`python -m bench.init_effect`). On a 2-core machine under load PyTorch runs best '
+    'single-threaded; idle, with both cores free, absolute numbers and possibly the ratios '
+    'differ.')
 
 
 def write_report(path: str, results: dict, command: str) -> str:
