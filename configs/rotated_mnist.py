@@ -40,7 +40,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.model.kernel_size = 4  # every conv and transposed conv
     config.model.stride = 2  # downsampling per encoder layer (28 -> 14 -> 7)
     config.model.negative_slope = 0.2  # LeakyReLU slope
-    config.model.conv_transpose = 'subpixel'  # 'subpixel' (fast on CPU) | 'xla'; same function
+    config.model.conv_transpose = 'subpixel'  # 'subpixel' (fast on CPU) | 'hybrid' | 'xla': same fn
 
     config.mask = ml_collections.ConfigDict()
     config.mask.kind = 'learned'  # 'learned' (ALD) | 'all_variant' | 'manual' | 'none' (plain AE)
@@ -57,6 +57,7 @@ def get_config() -> ml_collections.ConfigDict:
 
     config.batch_size = 64  # global batch, split over all devices
     config.num_epochs = 50  # passes over the training split
+    config.steps_per_dispatch = 1  # >1 fuses that many steps into one call (same results)
     config.log_every_steps = 200  # a progress line and a metrics.jsonl row
     config.divergence_factor = 100.0  # warn when a loss term exceeds this x its best
 

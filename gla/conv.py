@@ -15,6 +15,7 @@ slower than a stride-1 convolution of the same size (see ``bench/``).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Sequence
 
@@ -114,6 +115,7 @@ class SubpixelConvTranspose(nn.Module):
     strides: Sequence[int]
     padding: int  # PyTorch-style padding p of the transposed conv
     kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+    method: str = 'subpixel'  # 'subpixel' | 'hybrid' (see hybrid_conv_transpose)
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -124,7 +126,8 @@ class SubpixelConvTranspose(nn.Module):
         kernel = self.param('kernel', self.kernel_init,
                             tuple(self.kernel_size) + (x.shape[-1], self.features))
         bias = self.param('bias', nn.initializers.zeros_init(), (self.features,))
-        y = subpixel_conv_transpose(x, kernel.astype(x.dtype), self.strides[0], self.padding)
+        fn = {'subpixel': subpixel_conv_transpose, 'hybrid': hybrid_conv_transpose}[self.method]
+        y = fn(x, kernel.astype(x.dtype), self.strides[0], self.padding)
         return y + bias.astype(x.dtype).reshape((1,) * (ndim + 1) + (-1,))
 
 
@@ -201,3 +204,48 @@ class SpaceToDepthConv(nn.Module):
         bias = self.param('bias', nn.initializers.zeros_init(), (self.features,))
         y = space_to_depth_conv(x, kernel.astype(x.dtype), self.strides[0], self.padding)
         return y + bias.astype(x.dtype).reshape((1,) * (ndim + 1) + (-1,))
+
+
+def xla_conv_transpose(x: jax.Array, kernel: jax.Array, stride: int,
+                       padding: int) -> jax.Array:
+    """XLA's own transposed convolution (``flax.linen.ConvTranspose``'s computation) of
+    ``x`` ``(B, n_1..n_N, Cin)`` with a ``(k,)*N + (Cin, Cout)`` kernel -> ``(B, s*n.., Cout)``."""
+    ndim = x.ndim - 2
+    full = kernel.shape[0] - 1 - padding
+    dims = {1: ('NWC', 'WIO', 'NWC'), 2: ('NHWC', 'HWIO', 'NHWC'),
+            3: ('NDHWC', 'DHWIO', 'NDHWC')}[ndim]
+    return jax.lax.conv_transpose(x, kernel, (stride,) * ndim, [(full, full)] * ndim,
+                                  dimension_numbers=dims)
+
+
+# Below this many output channels XLA's own weight gradient is the faster one on CPU (the
+# published decoder's last layer, Cout=1), above it the sub-pixel one (Cout=32) by several
+# times: `python -m bench.transposed_conv_parts 256` measures both.
+HYBRID_SUBPIXEL_MIN_FEATURES = 8
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def hybrid_conv_transpose(x: jax.Array, kernel: jax.Array, stride: int,
+                          padding: int) -> jax.Array:
+    """The same transposed convolution, each part computed the way that is fastest on CPU:
+    the forward pass and the input gradient by XLA's transposed convolution, the weight
+    gradient by the sub-pixel decomposition (by XLA's when ``Cout`` is below
+    :data:`HYBRID_SUBPIXEL_MIN_FEATURES`). Equal to :func:`subpixel_conv_transpose` to float
+    rounding, gradients included; first derivatives only (a ``custom_vjp``)."""
+    return xla_conv_transpose(x, kernel, stride, padding)
+
+
+def _hybrid_fwd(x, kernel, stride, padding):
+    return xla_conv_transpose(x, kernel, stride, padding), (x, kernel)
+
+
+def _hybrid_bwd(stride, padding, residuals, dy):
+    x, kernel = residuals
+    _, input_vjp = jax.vjp(lambda x_: xla_conv_transpose(x_, kernel, stride, padding), x)
+    weight_fn = (subpixel_conv_transpose if kernel.shape[-1] >= HYBRID_SUBPIXEL_MIN_FEATURES
+                 else xla_conv_transpose)
+    _, kernel_vjp = jax.vjp(lambda k_: weight_fn(x, k_, stride, padding), kernel)
+    return input_vjp(dy)[0], kernel_vjp(dy)[0]
+
+
+hybrid_conv_transpose.defvjp(_hybrid_fwd, _hybrid_bwd)

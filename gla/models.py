@@ -63,7 +63,9 @@ class Decoder(nn.Module):
     ``features`` are the hidden widths after each upsampling but the last (the published
     decoder: ``(32,)``, then ``out_channels``). ``(B, *h, c) -> (B, *h * stride**(len+1),
     out_channels)``. ``conv_transpose='subpixel'`` computes the same function as ``'xla'``
-    (same parameters) with stride-1 convolutions, which is faster on CPU.
+    (same parameters) with stride-1 convolutions, which is faster on CPU; ``'hybrid'``
+    takes each of forward, input and weight gradient from whichever is faster
+    (:func:`gla.conv.hybrid_conv_transpose`).
     """
     features: Sequence[int] = (32,)
     out_channels: int = 1
@@ -75,14 +77,15 @@ class Decoder(nn.Module):
     def _upsample(self, width: int, ndim: int, name: str) -> nn.Module:
         pad = (self.kernel_size - self.stride) // 2
         kernel, strides = (self.kernel_size,) * ndim, (self.stride,) * ndim
-        if self.conv_transpose == 'subpixel':
-            return conv.SubpixelConvTranspose(width, kernel, strides, pad, name=name)
+        if self.conv_transpose in ('subpixel', 'hybrid'):
+            return conv.SubpixelConvTranspose(width, kernel, strides, pad,
+                                              method=self.conv_transpose, name=name)
         if self.conv_transpose == 'xla':
             full = self.kernel_size - 1 - pad
             return nn.ConvTranspose(width, kernel, strides, padding=[(full, full)] * ndim,
                                     name=name)
         raise ValueError(f'unknown conv_transpose {self.conv_transpose!r}; '
-                         "config.model.conv_transpose must be 'subpixel' or 'xla'")
+                         "config.model.conv_transpose must be 'subpixel', 'hybrid' or 'xla'")
 
     @nn.compact
     def __call__(self, z: jax.Array) -> jax.Array:
@@ -162,6 +165,8 @@ class GroupLatentAutoencoder(nn.Module):
         return self.decode(z_i + self.act(g, z_v))
 
 
+CONV_TRANSPOSE_KINDS = ('subpixel', 'hybrid', 'xla')  # config.model.conv_transpose
+STRIDED_CONV_KINDS = ('xla', 'space_to_depth')  # config.model.strided_conv
 MASK_KINDS = ('learned', 'all_variant', 'manual', 'none')
 
 

@@ -54,6 +54,16 @@ def shard_batch(mesh: jax.sharding.Mesh, global_batch: Any) -> Any:
     return jax.tree.map(put, global_batch)
 
 
+def shard_steps(mesh: jax.sharding.Mesh, steps: np.ndarray) -> jax.Array:
+    """``(K, B, ...)`` numpy (K global batches) -> ``jax.Array`` split on ``'data'`` along
+    ``B``; each process contributes its slice of every batch, as :func:`shard_batch`."""
+    sharding = NamedSharding(mesh, P(None, DATA_AXIS))
+    count, index = jax.process_count(), jax.process_index()
+    local = steps.shape[1] // count
+    return jax.make_array_from_process_local_data(
+        sharding, steps[:, index * local:(index + 1) * local], steps.shape)
+
+
 def padded_batches(num_examples: int, batch_size: int) -> Iterator[tuple]:
     """Yields ``(indices, valid)`` covering ``range(num_examples)`` in batches of exactly
     ``batch_size`` (a multiple of the device count): the last batch repeats index 0 as

@@ -125,7 +125,9 @@ def config_problems(config: ml_collections.ConfigDict) -> list:
                 f'{data.spatial_ndim}D data or {group_ndim}D data')
     _choice(problems, 'config.mask.kind', config.mask.kind, models.MASK_KINDS)
     _choice(problems, 'config.model.conv_transpose', config.model.conv_transpose,
-            ('subpixel', 'xla'))
+            models.CONV_TRANSPOSE_KINDS)
+    _choice(problems, 'config.model.strided_conv', config.model.get('strided_conv', 'xla'),
+            models.STRIDED_CONV_KINDS)
     features = tuple(config.model.encoder_features)
     if not features or not all(isinstance(f, int) and f > 0 for f in features):
         problems.append(f'config.model.encoder_features={features!r} must be one or more '

@@ -58,6 +58,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     if not config.log_every_steps > 0:
         problems.append(f'log_every_steps={config.log_every_steps} must be > 0')
     problems += reliability.config_problems(config)
+    if not config.get('steps_per_dispatch', 1) > 0:
+        problems.append(f'steps_per_dispatch={config.steps_per_dispatch} must be > 0')
     if problems:
         raise reliability.ConfigError('invalid config: ' + '; '.join(problems))
     parallel.check_divisible(config.batch_size)
@@ -84,6 +86,22 @@ def train_step(state: train_state.TrainState, images: jax.Array, pair_key: jax.A
                                                 for x in jax.tree.leaves(grads))),
                    variant_share=jnp.mean(mask))
     return state.apply_gradients(grads=grads), metrics
+
+
+def fused_train_steps(state: train_state.TrainState, images: jax.Array, pair_key: jax.Array,
+                      **step_kwargs):
+    """``K = images.shape[0]`` consecutive :func:`train_step` calls in one program (one
+    dispatch from Python): ``images`` ``(K, B, *spatial, C)``; metrics stacked ``(K,)``.
+
+    The steps are unrolled, not a ``lax.scan`` loop: XLA:CPU runs a rolled loop several
+    times slower than the same steps unrolled. Each step still draws its pairs from
+    ``fold_in(pair_key, step)``, so the training does not depend on ``K``.
+    """
+    rows = []
+    for k in range(images.shape[0]):
+        state, metrics = train_step(state, images[k], pair_key, **step_kwargs)
+        rows.append(metrics)
+    return state, jax.tree.map(lambda *a: jnp.stack(a), *rows)
 
 
 def validation_terms(params: Any, images: jax.Array, g: Any, key: jax.Array, *,
@@ -157,6 +175,19 @@ def _format_duration(seconds: float) -> str:
     seconds = int(max(seconds, 0))
     return f'{seconds // 3600}h{seconds // 60 % 60:02d}m{seconds % 60:02d}s' if seconds >= 3600 \
         else f'{seconds // 60}m{seconds % 60:02d}s'
+
+
+def _unstack_rows(host_metrics: list) -> list:
+    """Host metrics of single steps (scalars) and fused steps (``(K,)`` arrays) -> one
+    dict of floats per step, in order."""
+    rows = []
+    for metrics in host_metrics:
+        if np.ndim(metrics['loss']) == 0:
+            rows.append({k: float(v) for k, v in metrics.items()})
+        else:
+            rows.extend({k: float(v[j]) for k, v in metrics.items()}
+                        for j in range(len(metrics['loss'])))
+    return rows
 
 
 def _check_finite(step0: int, rows: list) -> None:
@@ -236,10 +267,11 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
 
     pair_fn = pairs.build_pair_fn(config, group)
     sampling_group = pairs.training_group(config, group)  # identity pairs for mask 'none'
-    step_fn = jax.jit(functools.partial(
-        train_step, model=model, group=sampling_group, pair_fn=pair_fn,
-        lambda_inv=config.loss.lambda_inv, lambda_const=config.loss.lambda_const),
-        donate_argnums=0)
+    step_kwargs = dict(model=model, group=sampling_group, pair_fn=pair_fn,
+                       lambda_inv=config.loss.lambda_inv, lambda_const=config.loss.lambda_const)
+    step_fn = jax.jit(functools.partial(train_step, **step_kwargs), donate_argnums=0)
+    fused_fn = jax.jit(functools.partial(fused_train_steps, **step_kwargs), donate_argnums=0)
+    steps_per_dispatch = config.get('steps_per_dispatch', 1)
     val_fn = jax.jit(functools.partial(validation_terms, model=model, pair_fn=pair_fn))
     val_key = jax.random.key(config.eval.val_pairs_seed)
     val_g = jax.tree.map(np.asarray, sampling_group.sample(val_key, len(dataset.val)))
@@ -269,7 +301,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
         if stop.requested:
             # Save the current step (with the metrics of the unfinished log interval, so
             # the resumed run logs the same rows), then stop.
-            rows = carried + jax.tree.map(float, parallel.to_host(pending))
+            rows = carried + _unstack_rows(parallel.to_host(pending))
             _check_finite(step - len(rows), rows)
             ckpts.save(checkpointing.LATEST, step, state,
                        dict(monitor.state(), best_val_loss=best_val, best_step=best_step,
@@ -280,14 +312,23 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
         epoch, i = divmod(step, steps_per_epoch)
         if epoch != order_epoch:
             order_epoch, order = epoch, epoch_order(config.seed, epoch, num_train)
-        idx = order[i * config.batch_size:(i + 1) * config.batch_size]
-        state, metrics = step_fn(state, parallel.shard_batch(mesh, dataset.train.images[idx]),
-                                 pair_key)
+        # A fused chunk never crosses an epoch end or a log step, so the chunks (and the
+        # numbers) depend only on the step: a resumed run cuts them exactly as before.
+        fused = steps_per_dispatch > 1 and steps_per_dispatch <= min(
+            steps_per_epoch - i, config.log_every_steps - step % config.log_every_steps)
+        count = steps_per_dispatch if fused else 1
+        idx = order[i * config.batch_size:(i + count) * config.batch_size]
+        if fused:
+            images = dataset.train.images[idx].reshape((count, config.batch_size) + image_shape)
+            state, metrics = fused_fn(state, parallel.shard_steps(mesh, images), pair_key)
+        else:
+            state, metrics = step_fn(state, parallel.shard_batch(
+                mesh, dataset.train.images[idx]), pair_key)
         pending.append(metrics)
-        step += 1
+        step += count
         end_of_epoch = step % steps_per_epoch == 0
         if step % config.log_every_steps == 0 or end_of_epoch:
-            rows = carried + jax.tree.map(float, parallel.to_host(pending))
+            rows = carried + _unstack_rows(parallel.to_host(pending))
             _check_finite(step - len(rows), rows)
             pending, carried = [], []
             now = time.time()

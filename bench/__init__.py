@@ -1,0 +1,1 @@
+"""Benchmarks of gla against the published PyTorch method (needs the ``bench`` extra)."""
