@@ -6,7 +6,8 @@ The published network and schedule of ``rotated_mnist.py``. Each pair ``(x, T_g 
 a block at a random position drawn after rotating, the same on both images
 (``gla/blocks.py``), so the learned mask should send the digit to ``z_v`` and the block to
 ``z_i``. Evaluation adds a swap test (``swap_test`` in eval.json, ``figures/swap.png``):
-decode ``z_i`` of image A with ``z_v`` of image B. Measured numbers: docs/results.md.
+decode ``z_i`` of image A with ``z_v`` of image B. Measured at 3 epochs (docs/results.md):
+about 17.6 dB, and the swapped decoding keeps A's block (MSE 0.10 inside it) on B's digit.
 """
 
 import ml_collections
