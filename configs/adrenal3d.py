@@ -8,7 +8,8 @@ convs 1 -> 8 -> 32, an 8^3 x 32 latent, mirrored sub-pixel transposed convs, tan
 ALD mask; the cube group acts exactly on volumes and on the 8^3 latent grid. Adam 1e-3,
 batch 8, 4 epochs; best-by-validation checkpoint evaluated on the 298 test volumes under
 all 24 rotations. Sized to finish within 20 minutes on a quiet 2-core CPU (measured under
-load in docs/results.md, with the numbers it reaches). On an accelerator keep 64^3:
+load in docs/results.md: 19 min wall, 376 s CPU; test transformed PSNR 24.7 dB against
+18.8 dB for an all-background guess). On an accelerator keep 64^3:
 ``--config.data.resolution=64`` (a 16^3 latent). The SO(3) variant is
 configs/adrenal3d_so3.py.
 """

@@ -7,7 +7,8 @@ As configs/adrenal3d.py, but the training rotations are drawn uniformly from all
 ``z_v`` by trilinear resampling about the centre (edge values outside). Evaluated under the
 identity and 7 fixed seeded rotations. Restrict the range with
 ``--config.group.so3.max_angle_degrees=30`` or the axis with ``--config.group.so3.axes=w``.
-Sized to finish within 20 minutes on a quiet 2-core CPU (docs/results.md).
+Sized to finish within 20 minutes on a quiet 2-core CPU (docs/results.md: 13.5 min under
+load; 23.6 dB; L_const diverges after epoch 2, best-by-validation keeps epoch 2).
 """
 
 import ml_collections
