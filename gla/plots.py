@@ -321,13 +321,7 @@ def swap_test_grid(path: str, arrays: dict, element_names: list) -> None:
         for e in range(num_elements):
             for n in range(num_pairs):
                 ax = axes[r, e * num_pairs + n]
-                img = _as_image(np.asarray(arrays[row][e, n]))
-                if img.ndim == 3:
-                    ax.imshow((img + 1) / 2)
-                else:
-                    ax.imshow(img, cmap='gray', vmin=-1.0, vmax=1.0)
-                ax.set_xticks([])
-                ax.set_yticks([])
+                _show(ax, _display(arrays[row][e, n], 2))
                 if r == 0:
                     ax.set_title(f'pair {n} g={element_names[e]}', fontsize=7)
                 if e == 0 and n == 0:

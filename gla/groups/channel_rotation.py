@@ -36,14 +36,23 @@ def rotate_channel_pairs(theta: jax.Array, z: jax.Array, frequencies: jax.Array)
     return jnp.concatenate([rotated, z[..., 2 * num_pairs:]], axis=-1)
 
 
+def round_straight_through(x: jax.Array) -> jax.Array:
+    """Forward ``round(x)``, gradient of the identity."""
+    return x + jax.lax.stop_gradient(jnp.round(x) - x)
+
+
 class LearnedChannelRotation(nn.Module):
     """``Phi_g(z) = exp(angle(g) * A) z`` with learned frequencies (parameter
     ``frequencies``, ``(C // 2,)``, initialised uniformly in ``[0.5, init_max]``).
 
     ``angle`` maps a batch of group elements to radians ``(B,)`` (``Group.angle``).
+    ``integer_frequencies`` rounds the frequencies in the forward pass (straight-through
+    gradient to the real parameters), which makes ``Phi`` an exact representation of
+    ``C_n`` and SO(2): a full turn is the identity.
     """
     angle: Callable[[jax.Array], jax.Array]
     init_max: float = 3.0
+    integer_frequencies: bool = False
 
     @nn.compact
     def __call__(self, g, z: jax.Array) -> jax.Array:
@@ -51,4 +60,6 @@ class LearnedChannelRotation(nn.Module):
             'frequencies',
             lambda key, shape: jax.random.uniform(key, shape, minval=0.5, maxval=self.init_max),
             (z.shape[-1] // 2,))
+        if self.integer_frequencies:
+            frequencies = round_straight_through(frequencies)
         return rotate_channel_pairs(self.angle(g), z, frequencies.astype(z.dtype))

@@ -25,6 +25,7 @@ to float rounding for every angle.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import flax.linen as nn
@@ -94,26 +95,9 @@ class InPlaneRotation(nn.Module):
         return _turn_square_planes(self.angle(g), z_v, self.quarter_turns)
 
 
-def round_straight_through(x: jax.Array) -> jax.Array:
-    """Forward ``round(x)``, gradient of the identity."""
-    return x + jax.lax.stop_gradient(jnp.round(x) - x)
-
-
-class IntegerChannelRotation(nn.Module):
-    """``exp(angle(g) A)`` on channel pairs with integer frequencies ``round(omega)``
-    (parameter ``frequencies`` ``(C // 2,)``, initialised uniformly in ``[0.5, init_max]``,
-    so the starting frequencies are 1 .. round(init_max))."""
-    angle: Callable[[jax.Array], jax.Array]
-    init_max: float = 4.5
-
-    @nn.compact
-    def __call__(self, g, z: jax.Array) -> jax.Array:
-        frequencies = self.param(
-            'frequencies',
-            lambda key, shape: jax.random.uniform(key, shape, minval=0.5, maxval=self.init_max),
-            (z.shape[-1] // 2,))
-        return channel_rotation.rotate_channel_pairs(
-            self.angle(g), z, round_straight_through(frequencies).astype(z.dtype))
+# Integer frequencies: starting frequencies 1 .. round(init_max).
+IntegerChannelRotation = functools.partial(channel_rotation.LearnedChannelRotation,
+                                           init_max=4.5, integer_frequencies=True)
 
 
 def volumetric(group: base.Group) -> nn.Module:
