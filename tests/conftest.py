@@ -1,5 +1,6 @@
 """Shared test helpers. Tests never download and never time anything."""
 
+import json
 import os
 import subprocess
 import sys
@@ -20,6 +21,23 @@ def run_python(args, env_extra=None, timeout=600, check=True):
         raise AssertionError(f'{args} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n'
                              f'{proc.stderr[-6000:]}')
     return proc
+
+
+def eval_without_timing(workdir):
+    """``workdir/eval.json`` less its ``training`` block (wall-clock timings differ)."""
+    with open(os.path.join(workdir, 'eval.json')) as f:
+        results = json.load(f)
+    results.pop('training')
+    return results
+
+
+def metrics_without_timing(workdir):
+    """``workdir/metrics.jsonl`` rows less their ``images_per_sec``."""
+    with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+        rows = [json.loads(line) for line in f]
+    for row in rows:
+        row.pop('images_per_sec', None)
+    return rows
 
 
 @pytest.fixture

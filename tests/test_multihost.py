@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO, run_python
+from conftest import eval_without_timing as _eval
+from conftest import metrics_without_timing as _metrics
 from gla import distributed
 
 LAUNCH = ['launch.py', '--config', 'configs/test.py', '--config.num_epochs=2', '--alsologtostderr']
@@ -135,21 +137,6 @@ def pair(tmp_path_factory):
     second = _Pair(workdir, str(tmp_path_factory.mktemp('second_logs')))
     second.wait()
     return dict(workdir=workdir, killed_at=killed_at, first=first, second=second)
-
-
-def _metrics(workdir):
-    with open(os.path.join(workdir, 'metrics.jsonl')) as f:
-        rows = [json.loads(line) for line in f]
-    for row in rows:
-        row.pop('images_per_sec', None)
-    return rows
-
-
-def _eval(workdir):
-    with open(os.path.join(workdir, 'eval.json')) as f:
-        results = json.load(f)
-    results.pop('training')  # wall-clock timings
-    return results
 
 
 def _params(workdir):

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO, run_python
+from conftest import eval_without_timing as _eval
+from conftest import metrics_without_timing as _metrics
 
 LAUNCH = ['launch.py', '--config', 'configs/test.py']
 
@@ -21,21 +23,6 @@ def _final_state(workdir):
     from gla import checkpointing, run as run_lib
     latest = run_lib.load_run(workdir, 'latest')
     return jax.tree.map(np.asarray, latest.params), latest.step
-
-
-def _eval(workdir):
-    with open(os.path.join(workdir, 'eval.json')) as f:
-        results = json.load(f)
-    results.pop('training')  # wall-clock timings differ between runs
-    return results
-
-
-def _metrics(workdir):
-    with open(os.path.join(workdir, 'metrics.jsonl')) as f:
-        rows = [json.loads(line) for line in f]
-    for row in rows:
-        row.pop('images_per_sec', None)
-    return rows
 
 
 def test_run_writes_eval_json_figures_and_checkpoints(uninterrupted):
