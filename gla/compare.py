@@ -120,23 +120,17 @@ def load_result(workdir: str) -> Optional[dict]:
     return result
 
 
-def _mean_std(values: list, scale: float = 1.0, digits: int = 2) -> str:
-    """``'m ± s'`` over the finite values (sample std, ddof=1); ``'—'`` if there are none."""
+def _mean_std(values: list, scale: float = 1.0, digits: int = 2, style: str = 'f') -> str:
+    """``'m ± s'`` over the finite values (sample std, ddof=1); ``'—'`` if there are none.
+    ``style='e'`` writes both in scientific notation (the std with one digit fewer)."""
     values = [v * scale for v in values if v is not None and math.isfinite(v)]
     if not values:
         return '—'
     if len(values) == 1:
-        return f'{values[0]:.{digits}f}'
-    return f'{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}'
-
-
-def _sci_mean_std(values: list) -> str:
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    if not values:
-        return '—'
-    if len(values) == 1:
-        return f'{values[0]:.2e}'
-    return f'{np.mean(values):.2e} ± {np.std(values, ddof=1):.1e}'
+        return f'{values[0]:.{digits}{style}}'
+    spread_digits = digits - 1 if style == 'e' else digits
+    return (f'{np.mean(values):.{digits}{style}} ± '
+            f'{np.std(values, ddof=1):.{spread_digits}{style}}')
 
 
 def _training(result: dict) -> dict:
@@ -150,8 +144,10 @@ def _probe(results: list, part: str, split: str) -> list:
 MAIN_COLUMNS = (
     ('PSNR dB', lambda rs: _mean_std([r[evaluate.PSNR_KEY] for r in rs])),
     ('SSIM', lambda rs: _mean_std([r['transformed_ssim_mean'] for r in rs], digits=3)),
-    ('equiv. err', lambda rs: _sci_mean_std([r['equivariance_error_relative'] for r in rs])),
-    ('inv. err', lambda rs: _sci_mean_std([r['invariance_error_relative'] for r in rs])),
+    ('equiv. err', lambda rs: _mean_std([r['equivariance_error_relative'] for r in rs],
+                                         style='e')),
+    ('inv. err', lambda rs: _mean_std([r['invariance_error_relative'] for r in rs],
+                                       style='e')),
     ('variant share', lambda rs: _mean_std([r['variant_share'] for r in rs])),
     ('probe z_i up / tr %', lambda rs: _mean_std(_probe(rs, 'z_i', 'upright'), 100, 1) +
      ' / ' + _mean_std(_probe(rs, 'z_i', 'transformed'), 100, 1)),

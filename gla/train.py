@@ -297,15 +297,18 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
     step = start_step
     last_log_time, last_log_step, train_start = time.time(), step, time.time()
     order_epoch, order = -1, None
+    def progress_now(**extra) -> dict:
+        """What a checkpoint records besides the state: enough to resume exactly."""
+        return dict(monitor.state(), best_val_loss=best_val, best_step=best_step,
+                    image_shape=list(image_shape), **extra)
+
     while step < total_steps:
         if stop.requested:
             # Save the current step (with the metrics of the unfinished log interval, so
             # the resumed run logs the same rows), then stop.
             rows = carried + _unstack_rows(parallel.to_host(pending))
             _check_finite(step - len(rows), rows)
-            ckpts.save(checkpointing.LATEST, step, state,
-                       dict(monitor.state(), best_val_loss=best_val, best_step=best_step,
-                            image_shape=list(image_shape), pending_rows=rows))
+            ckpts.save(checkpointing.LATEST, step, state, progress_now(pending_rows=rows))
             ckpts.wait_until_finished()
             ckpts.close()
             raise reliability.StopRequested(step, stop.signum, workdir)
@@ -363,8 +366,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
             logging.info('epoch %d/%d  val loss %.5f (recon %.5f)%s', step // steps_per_epoch,
                          config.num_epochs, val['loss'], val['recon'],
                          '  * best' if improved else '')
-            progress = dict(monitor.state(), best_val_loss=best_val, best_step=best_step,
-                            image_shape=list(image_shape))
+            progress = progress_now()
             if improved:
                 ckpts.save(checkpointing.BEST, step, state, progress)
             ckpts.save(checkpointing.LATEST, step, state, progress)
