@@ -41,6 +41,13 @@ def get_config() -> ml_collections.ConfigDict:
     config.model.stride = 2  # downsampling per encoder layer (28 -> 14 -> 7)
     config.model.negative_slope = 0.2  # LeakyReLU slope
     config.model.conv_transpose = 'subpixel'  # 'subpixel' (fast on CPU) | 'hybrid' | 'xla': same fn
+    # >0: z_i is a global code LayerNorm(Dense(flatten z)) of this size, not the invariant
+    # channels (gla.models.InvariantCode; configs/rotated_mnist_invariant.py). 0 = the paper.
+    config.model.invariant_code_dim = 0
+    config.model.invariant_code_hidden = 0  # >0: a hidden layer of this width in that code
+    config.model.invariant_code_stop_gradient = False  # True: no gradient from the code to E
+    config.model.invariant_code_orbit_pool = False  # True: max-pool its hidden layer over Phi_k z_v
+    config.model.invariant_code_fills = 'invariant'  # the code feeds the decoder's 'invariant' | 'all' channels
 
     config.mask = ml_collections.ConfigDict()
     config.mask.kind = 'learned'  # 'learned' (ALD) | 'all_variant' | 'manual' | 'none' (plain AE)
@@ -51,9 +58,16 @@ def get_config() -> ml_collections.ConfigDict:
     config.loss = ml_collections.ConfigDict()
     config.loss.lambda_inv = 1.0  # weight of L_inv
     config.loss.lambda_const = 1.0  # weight of L_const
+    config.loss.lambda_var = 0.0  # VICReg variance term on the batch of z_i (0 = the paper)
+    config.loss.lambda_cov = 0.0  # VICReg covariance term on the batch of z_i (0 = the paper)
+    config.loss.inv_target_shift = 0  # >0: L_inv's target is T_g x shifted by <= this many px
+
+    config.pairs = ml_collections.ConfigDict()
+    config.pairs.random_input_element = False  # train on (T_h x, T_g T_h x), random h
 
     config.optimizer = ml_collections.ConfigDict()
     config.optimizer.learning_rate = 1e-3  # Adam step size (constant, as the paper)
+    config.optimizer.schedule = 'constant'  # 'constant' (the paper) | 'cosine' (decay to 0)
 
     config.batch_size = 64  # global batch, split over all devices
     config.num_epochs = 50  # passes over the training split

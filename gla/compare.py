@@ -62,7 +62,7 @@ def parse_settings(specs: Sequence[str]) -> list:
         name, sep, path = spec.partition('=')
         if not sep or not name or not path:
             raise app.UsageError(f'--setting {spec!r} must read NAME=CONFIG_PATH')
-        if not os.path.exists(path):
+        if not os.path.exists(path.partition(':')[0]):  # PATH[:ARG], as launch.py reads it
             raise app.UsageError(f'--setting {spec!r}: no config file {path}')
         settings.append((name, path))
     return settings
@@ -219,6 +219,15 @@ def setting_section(name: str, by_mask: dict, seeds: Sequence[str]) -> list:
     return lines
 
 
+def settings_table(settings: list, results: dict, mask: str) -> list:
+    """Markdown lines of one table with a row per setting (all runs with ``mask``)."""
+    rows = [[f'{name} (`{path}`)', str(len(results[name][mask]))] +
+            [fn(results[name][mask]) for _, fn in MAIN_COLUMNS]
+            for name, path in settings if results[name][mask]]
+    return markdown_table(['setting', 'seeds'] + [c for c, _ in MAIN_COLUMNS], rows) + [
+        '', f'Mask: {MASK_NAMES.get(mask, mask)}.', '']
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f'unexpected arguments: {argv[1:]}')
@@ -250,8 +259,13 @@ def write_table(out: str, settings: list, results: dict, seeds: Sequence[str],
              f'{", ".join(overrides) if overrides else "none"}. Cells: mean ± sample std '
              'over the seeds that finished (column "seeds"). Test set, best-by-validation '
              'checkpoint. "up / tr": linear probe on upright / transformed test images.', '']
-    for name, path in settings:
-        lines += setting_section(f'{name} (`{path}`)', results[name], seeds)
+    masks = {mask for by_mask in results.values() for mask in by_mask}
+    if len(masks) == 1:  # one mask: the settings are the rows (e.g. ablations)
+        lines[0] = '# Settings compared'
+        lines += settings_table(settings, results, masks.pop())
+    else:
+        for name, path in settings:
+            lines += setting_section(f'{name} (`{path}`)', results[name], seeds)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out + '.tmp', 'w') as f:
         f.write('\n'.join(lines) + '\n')

@@ -43,7 +43,8 @@ def _pair_outputs(params, images, g, key, *, model, pair_fn):
     z = model.apply(variables, x, method=model.encode)
     z_v, z_i = model.apply(variables, z, method=model.split)
     acted = model.apply(variables, g, z_v, method=model.act)
-    prediction = model.apply(variables, z_i + acted, method=model.decode)
+    prediction = model.apply(variables, model.apply(variables, acted, z_i, method=model.combine),
+                             method=model.decode)
     t_v, t_i = model.apply(variables, model.apply(variables, target, method=model.encode),
                            method=model.split)
     equi_err, equi_norm = metrics.squared_error_and_norm(acted, t_v)
@@ -63,29 +64,40 @@ def _figure_arrays(params, images, g, key, *, model, pair_fn):
     def norm(a):
         return jnp.sqrt(jnp.sum(jnp.square(a), axis=-1))
 
+    # z_i as the decoder sees it: the invariant map, or a global code placed on the grid.
+    z_i_map = model.apply(variables, jnp.zeros_like(acted), z_i, method=model.combine)
     return dict(input=x, target=target,
-                prediction=model.apply(variables, z_i + acted, method=model.decode),
-                z=norm(z), z_v=norm(acted), z_i=norm(z_i))
+                prediction=model.apply(variables, z_i_map + acted, method=model.decode),
+                z=norm(z), z_v=norm(acted), z_i=norm(z_i_map))
 
 
 def _target_encoder(run):
-    """The jitted ``(params, images, g, key) -> z(T_g x)``; build it once per evaluation
-    (a new one compiles again, which for a 24-element group took minutes)."""
+    """The jitted ``(params, images, g, key) -> z(T_g x)``, or ``(z, u)`` with the global
+    invariant code ``u`` of a run that has one; build it once per evaluation (a new one
+    compiles again, which for a 24-element group took minutes)."""
     pair_fn = pairs.build_pair_fn(run.config, run.group)
-    return jax.jit(lambda p, x, g, k: run.model.apply(
-        {'params': p}, pair_fn(k, x, g)[1], method=run.model.encode))
+    model = run.model
+
+    def encode(p, x, g, k):
+        z = model.apply({'params': p}, pair_fn(k, x, g)[1], method=model.encode)
+        if model.invariant_code is None:
+            return z
+        return z, model.apply({'params': p}, z, method=model.split)[1]
+
+    return jax.jit(encode)
 
 
 def _encode_batches(run, mesh, images, g, key, batch_size, fn=None):
     """Latents of the targets ``T_g x`` of the pairs made from ``images`` and ``g`` (one
-    element per image), gathered on the host. ``fn``: a :func:`_target_encoder` to reuse."""
+    element per image), gathered on the host (a tuple ``(z, u)`` for a run with a global
+    invariant code). ``fn``: a :func:`_target_encoder` to reuse."""
     fn = fn or _target_encoder(run)
     out = []
     for idx, valid in parallel.padded_batches(len(images), batch_size):
         batch = parallel.shard_batch(mesh, (images[idx], jax.tree.map(lambda a: a[idx], g)))
-        out.append(parallel.to_host(fn(run.params, *batch,
-                                       jax.random.fold_in(key, int(idx[0]))))[valid])
-    return np.concatenate(out)
+        out.append(jax.tree.map(lambda a: a[valid], parallel.to_host(
+            fn(run.params, *batch, jax.random.fold_in(key, int(idx[0]))))))
+    return jax.tree.map(lambda *a: np.concatenate(a), *out)
 
 
 def _repeat_element(elements, i, n):
@@ -174,20 +186,33 @@ def linear_probe(run, dataset, elements, mask, mesh, batch_size) -> dict:
                        jax.tree.map(np.asarray, run.group.identity(len(test))),
                        test_key, batch_size)
     num_elements = len(jax.tree.leaves(elements)[0])
-    moved_z = np.concatenate([
+    moved_z = jax.tree.map(lambda *a: np.concatenate(a), *[
         encode(run, mesh, test.images, _repeat_element(elements, i, len(test)),
                jax.random.fold_in(test_key, i), batch_size)
         for i in range(num_elements)])
     moved_labels = np.tile(test.labels, num_elements)
-    parts = {'z': np.ones_like(mask), 'z_v': mask, 'z_i': ~mask}
+    train_f, upright_f, moved_f = (probe_features(z, mask)
+                                   for z in (train_z, upright_z, moved_z))
     results = {}
-    for name, channels in parts.items():
+    for name in ('z', 'z_v', 'z_i'):
         results[name] = probe.linear_probe_accuracy(
-            train_z[..., channels], train.labels,
-            {'upright': (upright_z[..., channels], test.labels),
-             'transformed': (moved_z[..., channels], moved_labels)},
+            train_f[name], train.labels,
+            {'upright': (upright_f[name], test.labels),
+             'transformed': (moved_f[name], moved_labels)},
             steps=config.eval.probe_steps, l2=config.eval.probe_l2)
     return results
+
+
+def probe_features(latents, mask: np.ndarray) -> dict:
+    """The probe's features ``{'z', 'z_v', 'z_i'}`` from encoder outputs: ``latents`` is the
+    latent map ``z`` ``(N, *h, c)`` (the paper's mode: ``z_v`` and ``z_i`` are its variant
+    and invariant channels) or ``(z, u)`` with a global invariant code ``u`` ``(N, dim)``
+    (``z_i = u``; ``z`` = the variant channels and ``u``, all the decoder sees)."""
+    if not isinstance(latents, tuple):
+        return {'z': latents, 'z_v': latents[..., mask], 'z_i': latents[..., ~mask]}
+    z, u = latents
+    z_v = z[..., mask].reshape(len(z), -1)
+    return {'z': np.concatenate([z_v, u], axis=1), 'z_v': z_v, 'z_i': u}
 
 
 def _non_finite(tree, path='') -> list:

@@ -8,11 +8,22 @@
 Each mean runs over every element of its tensor (the paper's convention; it shifts the
 terms' weight with the share of channels in each part, which DESIGN.md asks us to keep and
 document).
+
+Optional (``config.loss.lambda_var``, ``lambda_cov``; 0 in the paper's mode): the variance
+and covariance terms of VICReg (Bardes et al., 2022) on the batch of invariant parts
+``z_i(x)``, flattened to ``(B, d)``:
+
+    L_var = mean_j relu(1 - sqrt(Var_batch z_i[:, j] + eps))
+    L_cov = sum_{j != k} Cov_batch(z_i)[j, k]^2 / d
+
+``L_inv`` alone is minimised by a constant ``z_i``; ``L_var`` keeps every feature spread over
+the batch and ``L_cov`` decorrelates the features, so the invariant part must tell images
+apart while it stays invariant. They are batch terms: the validation loss leaves them out.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import jax
 import jax.numpy as jnp
@@ -25,6 +36,28 @@ def mse(a: jax.Array, b: jax.Array) -> jax.Array:
     return jnp.mean(jnp.square(a - b), axis=tuple(range(1, a.ndim)))
 
 
+def _pair_terms_and_z_i(model: models.GroupLatentAutoencoder, params: Any, x: jax.Array,
+                        target: jax.Array, g, inv_target: Optional[jax.Array] = None) -> tuple:
+    variables = {'params': params}
+    z_v, z_i = model.apply(variables, model.apply(variables, x, method=model.encode),
+                           method=model.split)
+    acted = model.apply(variables, g, z_v, method=model.act)
+    prediction = model.apply(variables, model.apply(variables, acted, z_i,
+                                                    method=model.combine),
+                             method=model.decode)
+
+    target_v, target_i = model.apply(
+        variables, model.apply(variables, target, method=model.encode), method=model.split)
+    if inv_target is not None:  # L_inv's target from another view of T_g x
+        target_i = model.apply(variables, model.apply(variables, inv_target,
+                                                      method=model.encode),
+                               method=model.split)[1]
+    target_v, target_i = jax.lax.stop_gradient((target_v, target_i))
+    terms = {'recon': mse(prediction, target), 'inv': mse(z_i, target_i),
+             'const': mse(acted, target_v)}
+    return terms, z_i
+
+
 def pair_loss_terms(model: models.GroupLatentAutoencoder, params: Any, x: jax.Array,
                     target: jax.Array, g) -> dict:
     """Per-example loss terms ``{'recon', 'inv', 'const'}`` (each ``(B,)``) for a batch of
@@ -33,17 +66,19 @@ def pair_loss_terms(model: models.GroupLatentAutoencoder, params: Any, x: jax.Ar
     The targets of ``inv`` and ``const`` come from a second encoder pass on ``T_g x`` under
     ``stop_gradient``: no gradient reaches the encoder through them.
     """
-    variables = {'params': params}
-    z_v, z_i = model.apply(variables, model.apply(variables, x, method=model.encode),
-                           method=model.split)
-    acted = model.apply(variables, g, z_v, method=model.act)
-    prediction = model.apply(variables, z_i + acted, method=model.decode)
+    return _pair_terms_and_z_i(model, params, x, target, g)[0]
 
-    target_v, target_i = model.apply(
-        variables, model.apply(variables, target, method=model.encode), method=model.split)
-    target_v, target_i = jax.lax.stop_gradient((target_v, target_i))
-    return {'recon': mse(prediction, target), 'inv': mse(z_i, target_i),
-            'const': mse(acted, target_v)}
+
+def variance_covariance(features: jax.Array, eps: float = 1e-4) -> tuple:
+    """``(L_var, L_cov)`` of the module docstring for a batch ``(B, ...)`` (flattened to
+    ``(B, d)``); both scalars, 0 for features with unit variance and no correlation."""
+    f = features.reshape(features.shape[0], -1)
+    f = f - jnp.mean(f, axis=0)
+    var = jnp.sum(jnp.square(f), axis=0) / max(f.shape[0] - 1, 1)
+    l_var = jnp.mean(jax.nn.relu(1.0 - jnp.sqrt(var + eps)))
+    cov = f.T @ f / max(f.shape[0] - 1, 1)
+    l_cov = (jnp.sum(jnp.square(cov)) - jnp.sum(jnp.square(var))) / f.shape[1]
+    return l_var, l_cov
 
 
 def total_loss(terms: dict, lambda_inv: float, lambda_const: float) -> jax.Array:
@@ -52,8 +87,17 @@ def total_loss(terms: dict, lambda_inv: float, lambda_const: float) -> jax.Array
 
 
 def pair_losses(model: models.GroupLatentAutoencoder, params: Any, x: jax.Array,
-                target: jax.Array, g, lambda_inv: float, lambda_const: float):
-    """Batch-mean objective: ``(total, {'loss', 'recon', 'inv', 'const'})``."""
-    terms = {k: jnp.mean(v) for k, v in pair_loss_terms(model, params, x, target, g).items()}
+                target: jax.Array, g, lambda_inv: float, lambda_const: float,
+                lambda_var: float = 0.0, lambda_cov: float = 0.0,
+                inv_target: Optional[jax.Array] = None):
+    """Batch-mean objective: ``(total, {'loss', 'recon', 'inv', 'const'})``, plus ``'var'``
+    and ``'cov'`` when ``lambda_var`` or ``lambda_cov`` is not 0. ``inv_target`` (shape of
+    ``target``): the image whose ``z_i`` is ``L_inv``'s target instead of ``T_g x``'s, e.g.
+    ``T_g x`` slightly shifted (:func:`gla.pairs.random_shift`)."""
+    per_example, z_i = _pair_terms_and_z_i(model, params, x, target, g, inv_target)
+    terms = {k: jnp.mean(v) for k, v in per_example.items()}
     terms['loss'] = total_loss(terms, lambda_inv, lambda_const)
+    if lambda_var or lambda_cov:
+        terms['var'], terms['cov'] = variance_covariance(z_i)
+        terms['loss'] = terms['loss'] + lambda_var * terms['var'] + lambda_cov * terms['cov']
     return terms['loss'], terms

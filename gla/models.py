@@ -14,12 +14,13 @@ Use the modules as pure functions::
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
+import numpy as np
 
 from gla import conv
 from gla.groups import base
@@ -131,18 +132,79 @@ class FixedMask(nn.Module):
         return (jnp.arange(self.num_channels) < self.num_variant).astype(jnp.float32)
 
 
+class InvariantCode(nn.Module):
+    """A global invariant code ``(B, *h, c) -> (B, dim)``:
+    ``u = LayerNorm(Dense(dim)(flatten z))``, with ``hidden > 0``
+    ``u = LayerNorm(Dense(dim)(LReLU(Dense(hidden)(flatten z))))``, and with an orbit
+    ``u = LayerNorm(Dense(dim)(max_k LReLU(Dense(hidden)(flatten Phi_k z_v))))``.
+
+    Every entry of ``u`` sees the whole latent grid, so ``u`` can be invariant to a group
+    that moves content across the grid; a channel of a convolutional latent map sees only a
+    patch and cannot. The layer norm fixes the code's scale, which the stop-gradient target
+    of ``L_inv`` needs (an unbounded code diverged)."""
+    dim: int
+    hidden: int = 0  # >0: a hidden layer of this width (LeakyReLU) before the last Dense
+    negative_slope: float = 0.2
+    stop_gradient: bool = False  # True: the code's losses train the head, not the encoder
+
+    @nn.compact
+    def __call__(self, z: jax.Array, orbit: Optional[jax.Array] = None) -> jax.Array:
+        """``z`` ``(B, *h, c)``; ``orbit`` (optional) ``(K, B, *h, c)``, the latents
+        ``Phi_k z`` over ``K`` group elements: the hidden features are then max-pooled over
+        the orbit (exactly invariant where ``z`` is equivariant; needs ``hidden > 0``)."""
+        if orbit is not None:
+            z = orbit
+        if self.stop_gradient:
+            z = jax.lax.stop_gradient(z)
+        lead = 1 if orbit is None else 2  # (B,) or (K, B)
+        h = z.reshape(z.shape[:lead] + (-1,))
+        if self.hidden:
+            h = nn.leaky_relu(nn.Dense(self.hidden, name='Hidden')(h), self.negative_slope)
+        if orbit is not None:
+            h = jnp.max(h, axis=0)
+        u = nn.Dense(self.dim, name='Dense_0')(h)
+        return nn.LayerNorm(name='LayerNorm_0')(u)
+
+
+class CodeToGrid(nn.Module):
+    """The decoder's view of the invariant code: ``Dense(u)`` reshaped onto the latent grid,
+    ``(B, dim) -> (B, *grid)`` with ``grid = (*h, c)`` (the same map for every ``g``)."""
+
+    @nn.compact
+    def __call__(self, u: jax.Array, grid: Sequence[int]) -> jax.Array:
+        size = 1
+        for d in grid:
+            size *= d
+        return nn.Dense(size, name='Dense_0')(u).reshape((u.shape[0],) + tuple(grid))
+
+
 class GroupLatentAutoencoder(nn.Module):
-    """``x -> z -> (z_v, z_i) -> z_i + Phi_g(z_v) -> x_hat``.
+    """``x -> z -> (z_v, z_i) -> combine(Phi_g(z_v), z_i) -> x_hat``.
+
+    Two forms of the invariant part (``config.model.invariant_code_dim``):
+      * 0 (the paper): ``z_i = (1 - M) z``, a map ``(B, *h, c)``, and
+        ``combine(a, z_i) = a + z_i``;
+      * ``dim > 0``: ``z_i = u``, the global :class:`InvariantCode` ``(B, dim)`` of the whole
+        latent (of the orbit ``Phi_k z_v`` over ``code_orbit`` when set), and
+        ``combine(a, u) = a + (1 - M) CodeToGrid(u)``: the invariant channels of the
+        decoder's input come from the code (all channels: ``a + CodeToGrid(u)``, with
+        ``code_fills_all_channels``).
+    In both ``z_v = M z`` ``(B, *h, c)``.
 
     Methods (use with ``model.apply(variables, ..., method=model.<name>)``):
       ``encode(x) -> z``; ``variant_mask() -> M (c,)``; ``split(z) -> (z_v, z_i)``;
-      ``act(g, z_v) -> Phi_g(z_v)``; ``decode(z) -> x_hat``;
-      ``__call__(x, g) -> x_hat = D(z_i + Phi_g(z_v))``, the predicted ``T_g x``.
+      ``act(g, z_v) -> Phi_g(z_v)``; ``combine(acted, z_i) -> decoder input (B, *h, c)``;
+      ``decode(z) -> x_hat``; ``__call__(x, g) -> x_hat = D(combine(Phi_g(z_v), z_i))``,
+      the predicted ``T_g x``.
     """
     encoder: nn.Module
     decoder: nn.Module
     mask: nn.Module
     latent_action: nn.Module
+    invariant_code: Optional[nn.Module] = None
+    code_to_grid: Optional[nn.Module] = None
+    code_fills_all_channels: bool = False
+    code_orbit: Optional[tuple] = None  # group elements (scalars) the code pools Phi_k z_v over
 
     def encode(self, x: jax.Array) -> jax.Array:
         return self.encoder(x)
@@ -152,17 +214,32 @@ class GroupLatentAutoencoder(nn.Module):
 
     def split(self, z: jax.Array):
         m = self.mask().astype(z.dtype)
-        return m * z, (1 - m) * z
+        if self.invariant_code is None:
+            return m * z, (1 - m) * z
+        if self.code_orbit is None:
+            return m * z, self.invariant_code(z)
+        z_v = m * z
+        orbit = jnp.stack([self.act(jnp.full((z.shape[0],), e), z_v) for e in self.code_orbit])
+        return z_v, self.invariant_code(z, orbit)
 
     def act(self, g, z_v: jax.Array) -> jax.Array:
         return self.latent_action(g, z_v)
+
+    def combine(self, acted: jax.Array, z_i: jax.Array) -> jax.Array:
+        if self.invariant_code is None:
+            return z_i + acted
+        grid = self.code_to_grid(z_i, acted.shape[1:])
+        if self.code_fills_all_channels:
+            return acted + grid
+        m = self.mask().astype(acted.dtype)
+        return acted + (1 - m) * grid
 
     def decode(self, z: jax.Array) -> jax.Array:
         return self.decoder(z)
 
     def __call__(self, x: jax.Array, g) -> jax.Array:
         z_v, z_i = self.split(self.encode(x))
-        return self.decode(z_i + self.act(g, z_v))
+        return self.decode(self.combine(self.act(g, z_v), z_i))
 
 
 CONV_TRANSPOSE_KINDS = ('subpixel', 'hybrid', 'xla')  # config.model.conv_transpose
@@ -200,12 +277,37 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group,
                       m.get('strided_conv', 'xla'))
     decoder = Decoder(tuple(reversed(features[:-1])), image_channels, m.kernel_size,
                       m.stride, m.negative_slope, m.conv_transpose)
+    code_dim = m.get('invariant_code_dim', 0)
+    if code_dim < 0:
+        raise ValueError(f'config.model.invariant_code_dim={code_dim} must be >= 0 '
+                         '(0 = the paper\'s invariant channels)')
+    code, code_to_grid = None, None
+    if code_dim:
+        code = InvariantCode(code_dim, m.get('invariant_code_hidden', 0), m.negative_slope,
+                             m.get('invariant_code_stop_gradient', False))
+        code_to_grid = CodeToGrid()
     return GroupLatentAutoencoder(
         encoder=encoder,
         decoder=decoder,
         mask=build_mask(config.mask, features[-1]),
         latent_action=latent_actions.make_latent_action(config.group.latent_action, group),
+        invariant_code=code,
+        code_to_grid=code_to_grid,
+        code_fills_all_channels=m.get('invariant_code_fills', 'invariant') == 'all',
+        code_orbit=_code_orbit(group) if code_dim and m.get('invariant_code_orbit_pool',
+                                                            False) else None,
     )
+
+
+def _code_orbit(group: base.Group) -> tuple:
+    """The evaluation elements of ``group`` as a tuple of Python scalars (hashable module
+    field) for orbit pooling; groups whose elements are not scalars are refused."""
+    elements = np.asarray(group.eval_elements())
+    if elements.ndim != 1:
+        raise ValueError(f'config.model.invariant_code_orbit_pool needs a group with scalar '
+                         f'elements (c4, cube, so2); {group.name} has elements of shape '
+                         f'{elements.shape[1:]}: set it to False')
+    return tuple(elements.tolist())
 
 
 def count_params(params) -> int:

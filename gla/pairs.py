@@ -70,6 +70,45 @@ def build_pair_fn(config: ml_collections.ConfigDict, group: base.Group) -> PairF
     return group_pairs(group)
 
 
+def with_random_input_element(pair_fn: PairFn, group: base.Group) -> PairFn:
+    """Training pairs whose input is itself moved: ``x = T_h x0`` for a random ``h`` (drawn
+    from ``key``), then ``pair_fn`` makes ``(x, T_g x)``. In the paper's mode the encoder
+    takes gradients only from the upright ``x0`` (the target pass is under stop-gradient);
+    this shows it every orientation. Training only: validation and test pairs stay
+    ``(x0, T_g x0)``."""
+
+    def make(key: jax.Array, images: jax.Array, g: Any) -> tuple:
+        key_h, key_pair = jax.random.split(key)
+        h = group.sample(key_h, images.shape[0])
+        return pair_fn(key_pair, group.act(h, images), g)
+
+    return make
+
+
+def random_shift(key: jax.Array, images: jax.Array, max_shift: int) -> jax.Array:
+    """Each image ``(B, *spatial, C)`` rolled by its own integer offset in
+    ``[-max_shift, max_shift]`` along every spatial axis (content leaving one border comes
+    back at the other: meant for small shifts of objects on a blank background)."""
+    ndim = images.ndim - 2
+    offsets = jax.random.randint(key, (images.shape[0], ndim), -max_shift, max_shift + 1)
+
+    def roll_one(image, offset):
+        for axis in range(ndim):
+            image = jnp.roll(image, offset[axis], axis=axis)
+        return image
+
+    return jax.vmap(roll_one)(images, offsets)
+
+
+def build_training_pair_fn(config: ml_collections.ConfigDict, group: base.Group) -> PairFn:
+    """:func:`build_pair_fn`, with :func:`with_random_input_element` when
+    ``config.pairs.random_input_element`` is set."""
+    pair_fn = build_pair_fn(config, group)
+    if config.get('pairs', {}).get('random_input_element', False):
+        return with_random_input_element(pair_fn, group)
+    return pair_fn
+
+
 def training_group(config: ml_collections.ConfigDict, group: base.Group) -> base.Group:
     """The group whose ``sample`` draws the training and validation pairs: ``group`` itself,
     except for ``config.mask.kind == 'none'`` (a plain autoencoder) whose pairs are all

@@ -37,7 +37,7 @@ def swap(run, sky_images: np.ndarray, plane_images: np.ndarray) -> np.ndarray:
     """``D(z_i(sky_images) + z_v(plane_images))``, both ``(B, H, W, C)``."""
     _, z_i = run.split(run.encode(sky_images))
     z_v, _ = run.split(run.encode(plane_images))
-    return np.asarray(run.decode(z_i + z_v))
+    return np.asarray(run.decode(run.combine(z_v, z_i)))
 
 
 def background_swap(run, dataset: sources.Dataset, view: int = 0,

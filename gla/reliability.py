@@ -32,6 +32,7 @@ from absl import logging
 
 from gla import models
 from gla import groups
+from gla import state as state_lib
 from gla.data import sources
 from gla.groups import latent_actions
 
@@ -45,6 +46,7 @@ STRUCTURAL_FIELDS = (
     'group.name', 'group.latent_action',
     'model.encoder_features', 'model.kernel_size', 'model.stride',
     'mask.kind', 'mask.num_variant',
+    'model.invariant_code_dim', 'model.invariant_code_hidden',
 )
 # Fields a relaunch may change without comment (a longer run, another evaluation).
 FREE_FIELDS = ('num_epochs',)
@@ -138,11 +140,30 @@ def config_problems(config: ml_collections.ConfigDict) -> list:
     if not (isinstance(config.mask.tau, (int, float)) and 0.0 < config.mask.tau < 1.0):
         problems.append(f'config.mask.tau={config.mask.tau!r} must lie in (0, 1) (the mask '
                         'threshold on sigmoid(alpha); the paper uses 0.5)')
-    for field in ('loss.lambda_inv', 'loss.lambda_const', 'mask.init_std'):
+    for field in ('loss.lambda_inv', 'loss.lambda_const', 'mask.init_std', 'loss.lambda_var',
+                  'loss.lambda_cov'):
         section, name = field.split('.')
-        value = config[section][name]
+        value = config[section].get(name, 0.0)
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
             problems.append(f'config.{field}={value!r} must be a finite number >= 0')
+    _choice(problems, 'config.optimizer.schedule', config.optimizer.get('schedule', 'constant'),
+            state_lib.LR_SCHEDULES)
+    _choice(problems, 'config.model.invariant_code_fills',
+            config.model.get('invariant_code_fills', 'invariant'), ('invariant', 'all'))
+    for field in ('model.invariant_code_dim', 'model.invariant_code_hidden',
+                  'loss.inv_target_shift'):
+        section, name = field.split('.')
+        value = config[section].get(name, 0)
+        if not (isinstance(value, int) and value >= 0):
+            problems.append(f'config.{field}={value!r} must be an integer >= 0 (0 = off)')
+    if config.model.get('invariant_code_orbit_pool', False) and not config.model.get(
+            'invariant_code_hidden', 0):
+        problems.append('config.model.invariant_code_orbit_pool needs '
+                        'config.model.invariant_code_hidden > 0 (the pooled hidden layer)')
+    if config.get('pairs', {}).get('random_input_element', False) and \
+            config.data.source == 'planes':
+        problems.append('config.pairs.random_input_element needs a group that acts on pixels; '
+                        'rendered planes pair views instead: leave it False')
     return problems
 
 
@@ -197,8 +218,15 @@ def check_resume_config(workdir: str, config: ml_collections.ConfigDict) -> None
     saved shapes); logs a warning for other changed fields (the run will then not equal an
     uninterrupted one). Changes nothing on disk."""
     path = os.path.join(workdir, 'config.json')
-    if not (os.path.isfile(path) and has_checkpoints(workdir)):
+    if not has_checkpoints(workdir):
         return
+    if not os.path.isfile(path):
+        # Seen when a run's directory was deleted while its process still saved a last
+        # checkpoint: training would resume, then the evaluation fail for lack of config.
+        raise ConfigMismatchError(
+            f'{workdir} holds checkpoints but no config.json, so they cannot be checked '
+            'against this config nor evaluated. Move the checkpoints away or use a new '
+            '--workdir. Nothing in the workdir was changed.')
     with open(path) as f:
         saved = json.load(f)
     diff = config_differences(saved, config)

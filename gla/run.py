@@ -50,6 +50,7 @@ class Run:
             'encode': apply(model.encode),
             'split': apply(model.split),
             'act': apply(model.act),
+            'combine': apply(model.combine),
             'decode': apply(model.decode),
             'transform': apply(model.__call__),
             'mask': apply(model.variant_mask),
@@ -118,8 +119,14 @@ class Run:
         return self._fns['encode'](self._check_images(x))
 
     def split(self, z):
-        """``z -> (z_v, z_i)``, the variant and invariant parts (same shape as ``z``)."""
+        """``z -> (z_v, z_i)``, the variant and invariant parts (same shape as ``z``; with
+        ``config.model.invariant_code_dim > 0``, ``z_i`` is the global code ``(B, dim)``)."""
         return self._fns['split'](z)
+
+    def combine(self, acted, z_i):
+        """The decoder's input ``(B, *h, c)`` from ``Phi_g(z_v)`` and ``z_i``: their sum, or
+        with a global code, ``acted + (1 - M) * CodeToGrid(z_i)``."""
+        return self._fns['combine'](acted, z_i)
 
     def act(self, g, z_v):
         """``Phi_g(z_v)`` for ``z_v`` ``(B, *h, c)`` and ``g`` a batch of elements (or one
@@ -131,7 +138,7 @@ class Run:
         return self._fns['decode'](z)
 
     def transform(self, x, g):
-        """``D(z_i(x) + Phi_g(z_v(x)))``: the predicted ``T_g x`` for images ``x``
+        """``D(combine(Phi_g(z_v(x)), z_i(x)))``: the predicted ``T_g x`` for images ``x``
         ``(B, *spatial, C)`` in [-1, 1]; ``g`` a batch of elements or one for all."""
         x = self._check_images(x)
         return self._fns['transform'](x, self._batch_elements(g, x.shape[0]))

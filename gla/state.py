@@ -11,15 +11,30 @@ from gla import models
 from gla.groups import base
 
 
-def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
-    """Adam with a constant step size ``config.optimizer.learning_rate`` (as the paper)."""
-    return optax.adam(config.optimizer.learning_rate)
+LR_SCHEDULES = ('constant', 'cosine')  # config.optimizer.schedule
+
+
+def make_optimizer(config: ml_collections.ConfigDict,
+                   total_steps: int = 1) -> optax.GradientTransformation:
+    """Adam with step size ``config.optimizer.learning_rate``: constant (the paper), or with
+    ``config.optimizer.schedule = 'cosine'`` decayed along a half cosine to 0 at
+    ``total_steps`` (the run's epochs times steps per epoch)."""
+    schedule = config.optimizer.get('schedule', 'constant')
+    if schedule == 'constant':
+        return optax.adam(config.optimizer.learning_rate)
+    if schedule == 'cosine':
+        return optax.adam(optax.cosine_decay_schedule(config.optimizer.learning_rate,
+                                                      max(int(total_steps), 1)))
+    raise ValueError(f'unknown config.optimizer.schedule {schedule!r}; use one of '
+                     f'{list(LR_SCHEDULES)}')
 
 
 def create_train_state(config: ml_collections.ConfigDict, model: models.GroupLatentAutoencoder,
-                       group: base.Group, image_shape: tuple,
-                       rng: jax.Array) -> train_state.TrainState:
-    """Initialises parameters for images of ``image_shape`` (``(*spatial, C)``) and Adam.
+                       group: base.Group, image_shape: tuple, rng: jax.Array,
+                       total_steps: int = 1) -> train_state.TrainState:
+    """Initialises parameters for images of ``image_shape`` (``(*spatial, C)``) and Adam
+    (``total_steps``: the length of a decaying schedule; any value gives the same state
+    structure, so a restore may leave it out).
 
     Checks on the way that the group can act on the image grid and on the latent grid.
     """
@@ -36,4 +51,4 @@ def create_train_state(config: ml_collections.ConfigDict, model: models.GroupLat
             'config.model.encoder_features / stride.')
     params = model.init(rng, x, group.identity(1))['params']
     return train_state.TrainState.create(apply_fn=model.apply, params=params,
-                                         tx=make_optimizer(config))
+                                         tx=make_optimizer(config, total_steps))

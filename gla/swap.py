@@ -41,7 +41,7 @@ def swap_arrays(params: Any, images_a: jax.Array, images_b: jax.Array, g: Any,
                 intensity: float) -> dict:
     """The swapped decodings for clean images ``images_a``, ``images_b`` ``(B, H, W, C)``
     and group elements ``g`` (one per pair): returns the blocked inputs ``x_a``, ``x_b``,
-    ``swapped = D(z_i(x_a) + Phi_g z_v(x_b))`` and the block masks ``mask_a``, ``mask_b``
+    ``swapped = D(combine(Phi_g z_v(x_b), z_i(x_a)))`` and the block masks ``mask_a``, ``mask_b``
     ``(B, H, W, 1)`` (drawn from ``fold_in(key, 0)`` and ``fold_in(key, 1)``).
     """
     variables = {'params': params}
@@ -54,7 +54,8 @@ def swap_arrays(params: Any, images_a: jax.Array, images_b: jax.Array, g: Any,
                            method=model.split)
     z_v_b, _ = model.apply(variables, model.apply(variables, x_b, method=model.encode),
                            method=model.split)
-    swapped = model.apply(variables, z_i_a + model.apply(variables, g, z_v_b, method=model.act),
+    acted_b = model.apply(variables, g, z_v_b, method=model.act)
+    swapped = model.apply(variables, model.apply(variables, acted_b, z_i_a, method=model.combine),
                           method=model.decode)
     return dict(x_a=x_a, x_b=x_b, swapped=swapped, mask_a=mask_a, mask_b=mask_b)
 

@@ -67,7 +67,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
 
 def train_step(state: train_state.TrainState, images: jax.Array, pair_key: jax.Array, *,
                model: models.GroupLatentAutoencoder, group: groups.Group,
-               pair_fn: pairs.PairFn, lambda_inv: float, lambda_const: float):
+               pair_fn: pairs.PairFn, lambda_inv: float, lambda_const: float,
+               lambda_var: float = 0.0, lambda_cov: float = 0.0, inv_target_shift: int = 0):
     """One optimisation step on a batch of images ``(B, *spatial, C)``.
 
     The pairs are made here, on the device: ``g`` is drawn from ``fold_in(pair_key, step)``
@@ -76,9 +77,12 @@ def train_step(state: train_state.TrainState, images: jax.Array, pair_key: jax.A
     key = jax.random.fold_in(pair_key, state.step)
     g = group.sample(key, images.shape[0])
     inputs, targets = pair_fn(jax.random.fold_in(key, 1), images, g)
+    inv_target = (pairs.random_shift(jax.random.fold_in(key, 2), targets, inv_target_shift)
+                  if inv_target_shift else None)
 
     def loss_fn(params):
-        return losses.pair_losses(model, params, inputs, targets, g, lambda_inv, lambda_const)
+        return losses.pair_losses(model, params, inputs, targets, g, lambda_inv, lambda_const,
+                                  lambda_var, lambda_cov, inv_target)
 
     (_, terms), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     mask = model.apply({'params': state.params}, method=model.variant_mask)
@@ -238,7 +242,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
     init_key, pair_key = jax.random.split(jax.random.key(config.seed))
     image_shape = dataset.image_shape
     make_state = functools.partial(state_lib.create_train_state, config, model, group,
-                                   image_shape)
+                                   image_shape, total_steps=steps_per_epoch * config.num_epochs)
     jax.eval_shape(make_state, init_key)  # grid and shape checks: traced, not compiled
     reliability.check_resume_config(workdir, config)
     os.makedirs(workdir, exist_ok=True)
@@ -267,8 +271,12 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
 
     pair_fn = pairs.build_pair_fn(config, group)
     sampling_group = pairs.training_group(config, group)  # identity pairs for mask 'none'
-    step_kwargs = dict(model=model, group=sampling_group, pair_fn=pair_fn,
-                       lambda_inv=config.loss.lambda_inv, lambda_const=config.loss.lambda_const)
+    step_kwargs = dict(model=model, group=sampling_group,
+                       pair_fn=pairs.build_training_pair_fn(config, group),
+                       lambda_inv=config.loss.lambda_inv, lambda_const=config.loss.lambda_const,
+                       lambda_var=config.loss.get('lambda_var', 0.0),
+                       lambda_cov=config.loss.get('lambda_cov', 0.0),
+                       inv_target_shift=config.loss.get('inv_target_shift', 0))
     step_fn = jax.jit(functools.partial(train_step, **step_kwargs), donate_argnums=0)
     fused_fn = jax.jit(functools.partial(fused_train_steps, **step_kwargs), donate_argnums=0)
     steps_per_dispatch = config.get('steps_per_dispatch', 1)

@@ -450,6 +450,15 @@ def test_resume_with_other_shapes_names_the_fields_and_changes_nothing(finished_
     assert _snapshot(finished_copy) == before
 
 
+def test_checkpoints_without_config_json_are_refused_and_kept(finished_copy):
+    os.remove(os.path.join(finished_copy, 'config.json'))
+    before = _snapshot(finished_copy)
+    with pytest.raises(reliability.ConfigMismatchError, match='holds checkpoints but no '
+                       'config.json'):
+        train.train(_config(), finished_copy)
+    assert _snapshot(finished_copy) == before
+
+
 def test_missing_parent_workdir_is_refused(tmp_path):
     with pytest.raises(reliability.WorkdirError, match='does not exist; create it first'):
         train.train(_config(), str(tmp_path / 'no' / 'such' / 'w'))
