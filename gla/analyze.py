@@ -77,13 +77,15 @@ def clean_inputs(run: run_lib.Run, images: np.ndarray) -> np.ndarray:
 
 
 def swap_latents(run: run_lib.Run, images_a: np.ndarray, images_b: np.ndarray) -> np.ndarray:
-    """``out[i, j] = D(z_i(A_i) + z_v(B_j))``: ``(n, m, *spatial, C)``. Its diagonal (A = B)
-    is the plain reconstruction ``D(z(A_i))``."""
+    """``out[i, j] = D(combine(z_v(B_j), z_i(A_i)))`` (``D(z_i(A_i) + z_v(B_j))`` in the
+    paper's mode): ``(n, m, *spatial, C)``. Its diagonal (A = B) is the plain reconstruction
+    ``D(z(A_i))``."""
     _, inv_a = run.split(run.encode(images_a))
     var_b, _ = run.split(run.encode(images_b))
     inv_a, var_b = np.asarray(inv_a), np.asarray(var_b)
     n, m = len(inv_a), len(var_b)
-    mixed = (inv_a[:, None] + var_b[None, :]).reshape((n * m,) + inv_a.shape[1:])
+    mixed = run.combine(np.tile(var_b, (n,) + (1,) * (var_b.ndim - 1)),
+                        np.repeat(inv_a, m, axis=0))
     return np.asarray(run.decode(mixed)).reshape((n, m) + tuple(images_a.shape[1:]))
 
 
@@ -191,7 +193,12 @@ def mask_section(run: run_lib.Run, out_dir: str) -> Section:
             f'{len(variant)} of {len(mask)} latent channels are variant (z_v), '
             f'{len(mask) - len(variant)} invariant (z_i). Variant channels: '
             f'{html.escape(str(variant))}.</p>'
-            '<details><summary>Every channel</summary>'
+            + (f'<p>z_i is a global invariant code of '
+               f'{int(run.config.model.invariant_code_dim)} entries '
+               '(<code>gla.models.InvariantCode</code>); the invariant channels of the '
+               'decoder\'s input are a linear map of it.</p>'
+               if run.model.invariant_code is not None else '')
+            + '<details><summary>Every channel</summary>'
             + _table(rows, ('channel', 'part', 'logit alpha', 'sigmoid(alpha)'))
             + '</details>')
     return Section('Mask', body, (

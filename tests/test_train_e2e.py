@@ -152,3 +152,9 @@ def test_invariant_recipe_trains_evaluates_and_restores(tmp_path):
     assert u.shape == (2, 128) and z_v.shape == (2, 7, 7, 16)
     np.testing.assert_allclose(run.decode(run.combine(run.act(0, z_v), u)),
                                run.transform(x, 0), atol=1e-6)
+    # the report's swap grid: its diagonal is the plain reconstruction, its off-diagonal not
+    from gla import analyze
+    grid = analyze.swap_latents(run, x, x)
+    assert grid.shape == (2, 2, 28, 28, 1)
+    np.testing.assert_allclose(grid[[0, 1], [0, 1]], run.transform(x, 0), atol=1e-5)
+    assert np.abs(grid[0, 1] - grid[1, 1]).max() > 1e-4
