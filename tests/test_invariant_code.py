@@ -214,6 +214,9 @@ def test_recipe_parts_select_the_changes_and_reject_unknown_names():
     assert only.optimizer.learning_rate == pytest.approx(1e-3)
     with pytest.raises(ValueError, match="unknown recipe part.*'lr_schedule'"):
         recipe.get_config('code+lr_schedule')
+    from configs import rotated_mnist_invariant_long as long
+    assert long.get_config().num_epochs == 80 and long.get_config().to_dict() == dict(
+        recipe.get_config().to_dict(), num_epochs=80)
 
 
 def test_orbit_pooled_code_is_exactly_invariant_to_the_latent_action():
