@@ -74,9 +74,10 @@ def variance_covariance(features: jax.Array, eps: float = 1e-4) -> tuple:
     ``(B, d)``); both scalars, 0 for features with unit variance and no correlation."""
     f = features.reshape(features.shape[0], -1)
     f = f - jnp.mean(f, axis=0)
-    var = jnp.sum(jnp.square(f), axis=0) / max(f.shape[0] - 1, 1)
+    dof = max(f.shape[0] - 1, 1)  # sample (co)variances
+    var = jnp.sum(jnp.square(f), axis=0) / dof
     l_var = jnp.mean(jax.nn.relu(1.0 - jnp.sqrt(var + eps)))
-    cov = f.T @ f / max(f.shape[0] - 1, 1)
+    cov = f.T @ f / dof
     l_cov = (jnp.sum(jnp.square(cov)) - jnp.sum(jnp.square(var))) / f.shape[1]
     return l_var, l_cov
 

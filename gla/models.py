@@ -147,20 +147,20 @@ class InvariantCode(nn.Module):
     negative_slope: float = 0.2
     stop_gradient: bool = False  # True: the code's losses train the head, not the encoder
 
+    pool_over_orbit: bool = False  # inputs are orbits (K, B, *h, c), pooled after Hidden
+
     @nn.compact
-    def __call__(self, z: jax.Array, orbit: Optional[jax.Array] = None) -> jax.Array:
-        """``z`` ``(B, *h, c)``; ``orbit`` (optional) ``(K, B, *h, c)``, the latents
-        ``Phi_k z`` over ``K`` group elements: the hidden features are then max-pooled over
-        the orbit (exactly invariant where ``z`` is equivariant; needs ``hidden > 0``)."""
-        if orbit is not None:
-            z = orbit
+    def __call__(self, z: jax.Array) -> jax.Array:
+        """``z``: the latent ``(B, *h, c)``, or with ``pool_over_orbit`` its orbit
+        ``(K, B, *h, c)`` (``Phi_k z_v`` over ``K`` group elements), whose hidden features
+        are max-pooled over ``k`` (exactly invariant where ``z_v`` is equivariant)."""
         if self.stop_gradient:
             z = jax.lax.stop_gradient(z)
-        lead = 1 if orbit is None else 2  # (B,) or (K, B)
+        lead = 2 if self.pool_over_orbit else 1  # (K, B) or (B,)
         h = z.reshape(z.shape[:lead] + (-1,))
         if self.hidden:
             h = nn.leaky_relu(nn.Dense(self.hidden, name='Hidden')(h), self.negative_slope)
-        if orbit is not None:
+        if self.pool_over_orbit:
             h = jnp.max(h, axis=0)
         u = nn.Dense(self.dim, name='Dense_0')(h)
         return nn.LayerNorm(name='LayerNorm_0')(u)
@@ -220,7 +220,7 @@ class GroupLatentAutoencoder(nn.Module):
             return m * z, self.invariant_code(z)
         z_v = m * z
         orbit = jnp.stack([self.act(jnp.full((z.shape[0],), e), z_v) for e in self.code_orbit])
-        return z_v, self.invariant_code(z, orbit)
+        return z_v, self.invariant_code(orbit)
 
     def act(self, g, z_v: jax.Array) -> jax.Array:
         return self.latent_action(g, z_v)
@@ -282,9 +282,13 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group,
         raise ValueError(f'config.model.invariant_code_dim={code_dim} must be >= 0 '
                          '(0 = the paper\'s invariant channels)')
     code, code_to_grid = None, None
+    code_orbit = None
     if code_dim:
+        if m.get('invariant_code_orbit_pool', False):
+            code_orbit = _code_orbit(group)
         code = InvariantCode(code_dim, m.get('invariant_code_hidden', 0), m.negative_slope,
-                             m.get('invariant_code_stop_gradient', False))
+                             m.get('invariant_code_stop_gradient', False),
+                             pool_over_orbit=code_orbit is not None)
         code_to_grid = CodeToGrid()
     return GroupLatentAutoencoder(
         encoder=encoder,
@@ -294,8 +298,7 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group,
         invariant_code=code,
         code_to_grid=code_to_grid,
         code_fills_all_channels=m.get('invariant_code_fills', 'invariant') == 'all',
-        code_orbit=_code_orbit(group) if code_dim and m.get('invariant_code_orbit_pool',
-                                                            False) else None,
+        code_orbit=code_orbit,
     )
 
 

@@ -12,6 +12,8 @@ import dataclasses
 from typing import Any, Callable, Optional
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 GroupElements = Any  # a pytree of arrays with a leading batch axis
 
@@ -51,3 +53,25 @@ class Group:
     describe: Callable[[GroupElements], list]
     check_grid: Callable[[tuple], None]
     angle: Optional[Callable[[GroupElements], Any]] = None
+
+
+def cyclic_group(name: str, order: int, spatial_ndim: int, act: Callable,
+                 check_grid: Callable) -> Group:
+    """``C_order`` with ``int32`` elements ``k`` in ``{0, ..., order-1}`` (``(B,)``), ``k``
+    meaning ``k`` steps of ``360 / order`` degrees counter-clockwise: the element algebra,
+    labels and angles every cyclic rotation group shares; ``act`` and ``check_grid`` say
+    what a step does to a grid."""
+    step_degrees = 360 / order
+    return Group(
+        name=name,
+        spatial_ndim=spatial_ndim,
+        sample=lambda key, n: jax.random.randint(key, (n,), 0, order, dtype=jnp.int32),
+        identity=lambda n: jnp.zeros((n,), jnp.int32),
+        compose=lambda g, h: jnp.mod(g + h, order),
+        inverse=lambda g: jnp.mod(-g, order),
+        act=act,
+        eval_elements=lambda: jnp.arange(order, dtype=jnp.int32),
+        describe=lambda g: [f'{step_degrees * int(k):g}°' for k in np.asarray(g)],
+        check_grid=check_grid,
+        angle=lambda k: jnp.asarray(k, jnp.float32) * (2 * jnp.pi / order),
+    )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from gla.groups import base
 
@@ -41,16 +40,5 @@ def check_square_grid(spatial_shape: tuple) -> None:
 
 
 def make_group() -> base.Group:
-    return base.Group(
-        name='c4',
-        spatial_ndim=2,
-        sample=lambda key, n: jax.random.randint(key, (n,), 0, ORDER, dtype=jnp.int32),
-        identity=lambda n: jnp.zeros((n,), jnp.int32),
-        compose=lambda g, h: jnp.mod(g + h, ORDER),
-        inverse=lambda g: jnp.mod(-g, ORDER),
-        act=rotate_quarter_turns,
-        eval_elements=lambda: jnp.arange(ORDER, dtype=jnp.int32),
-        describe=lambda g: [f'{90 * int(k)}°' for k in np.asarray(g)],
-        check_grid=check_square_grid,
-        angle=lambda k: jnp.asarray(k, jnp.float32) * (jnp.pi / 2),
-    )
+    return base.cyclic_group('c4', ORDER, spatial_ndim=2, act=rotate_quarter_turns,
+                             check_grid=check_square_grid)

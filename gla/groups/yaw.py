@@ -13,12 +13,6 @@ only asks for 2D grids.
 
 from __future__ import annotations
 
-import functools
-
-import jax
-import jax.numpy as jnp
-import numpy as np
-
 from gla.groups import base
 
 DEFAULT_ORDER = 24
@@ -38,25 +32,8 @@ def check_2d_grid(spatial_shape: tuple) -> None:
                          f'{tuple(spatial_shape)}; use config.data.spatial_ndim=2.')
 
 
-def angle(k: jax.Array, order: int) -> jax.Array:
-    """Radians ``(B,)`` of ``k`` steps of ``C_order``, counter-clockwise seen from above."""
-    return jnp.asarray(k, jnp.float32) * (2 * jnp.pi / order)
-
-
 def make_group(order: int = DEFAULT_ORDER) -> base.Group:
     if order < 2:
         raise ValueError(f'a yaw group needs order >= 2, got {order}')
-    step = 360 / order
-    return base.Group(
-        name=f'yaw{order}',
-        spatial_ndim=2,
-        sample=lambda key, n: jax.random.randint(key, (n,), 0, order, dtype=jnp.int32),
-        identity=lambda n: jnp.zeros((n,), jnp.int32),
-        compose=lambda g, h: jnp.mod(g + h, order),
-        inverse=lambda g: jnp.mod(-g, order),
-        act=_no_pixel_action,
-        eval_elements=lambda: jnp.arange(order, dtype=jnp.int32),
-        describe=lambda g: [f'{step * int(k):g}°' for k in np.asarray(g)],
-        check_grid=check_2d_grid,
-        angle=functools.partial(angle, order=order),
-    )
+    return base.cyclic_group(f'yaw{order}', order, spatial_ndim=2, act=_no_pixel_action,
+                             check_grid=check_2d_grid)
