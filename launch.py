@@ -21,16 +21,10 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
-from gla import checkpointing
 from gla import distributed
-from gla import reliability
+from gla import errors
+from gla import stopping
 from gla import train
-from gla.data import sources
-
-# Errors whose message says what is wrong and what to change: printed without a traceback.
-USER_ERRORS = (reliability.ConfigError, reliability.WorkdirError, reliability.WorkdirBusyError,
-               reliability.ConfigMismatchError, checkpointing.CheckpointError,
-               sources.DataError, train.NonFiniteError)
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Path to a config file (configs/*.py).',
@@ -72,10 +66,10 @@ def main(argv):
         logging.set_verbosity(logging.WARNING)
     try:
         train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
-    except reliability.StopRequested as e:
+    except stopping.StopRequested as e:
         logging.warning('%s', e)
         sys.exit(e.exit_code)
-    except USER_ERRORS as e:
+    except errors.UserError as e:  # the message says what is wrong and what to change
         logging.error('%s: %s', type(e).__name__, e)
         sys.exit(1)
 

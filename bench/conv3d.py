@@ -21,9 +21,8 @@ import numpy as np
 from configs import adrenal3d
 from gla import groups
 from gla import models
-from gla import pairs
 from gla import state as state_lib
-from gla import train
+from gla import train_step
 
 
 def _time(fn, *args, repeats):
@@ -52,10 +51,14 @@ def main():
         model = models.build_model(config, group, 1)
         state = state_lib.create_train_state(config, model, group, (n, n, n, 1),
                                              jax.random.key(1))
-        step = jax.jit(functools.partial(train.train_step, model=model, group=group,
-                                         pair_fn=pairs.build_pair_fn(config, group),
-                                         lambda_inv=1.0, lambda_const=1.0))
-        results[f'train step ({group_name})'] = _time(step, state, x, jax.random.key(2),
+        step = train_step.jit_step_functions(config, model, group).single
+        carried = [state]  # the step donates its state: each call trains on from the last
+
+        def train_on(images, key, step=step, carried=carried):
+            carried[0], metrics = step(carried[0], images, key)
+            return metrics
+
+        results[f'train step ({group_name})'] = _time(train_on, x, jax.random.key(2),
                                                       repeats=args.repeats)
     features = tuple(config.model.encoder_features)
     enc_params = None

@@ -1,9 +1,10 @@
 """gla's training step, driven the way ``gla.train`` drives it, for the benchmarks.
 
-One object per (config, batch size): the train state, the jitted step (or ``K`` fused steps
-when ``config.steps_per_dispatch = K > 1``), compiled ahead of time so the compile is timed
-apart from the steps. Batches come from host numpy and are sharded over a ``('data',)`` mesh
-per dispatch, exactly as in ``gla.train.train``.
+One object per (config, batch size): the train state and the step functions of
+``gla.train_step.jit_step_functions`` (the very functions a run trains with: its pairs, loss
+weights and group options), compiled ahead of time so the compile is timed apart from the
+steps. Batches come from host numpy and are sharded over a ``('data',)`` mesh per dispatch,
+exactly as in ``gla.train``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ import numpy as np
 
 from gla import groups
 from gla import models
-from gla import pairs
 from gla import parallel
 from gla import state as state_lib
-from gla import train
+from gla import train_step
 from gla.groups import c4
 
 
@@ -31,30 +31,25 @@ class GlaTrainer:
     def __init__(self, config: ml_collections.ConfigDict, batch_size: int,
                  image_shape: tuple = (28, 28, 1)):
         self.config, self.batch_size = config, batch_size
-        self.steps_per_dispatch = config.get('steps_per_dispatch', 1)
+        self.steps_per_dispatch = config.steps_per_dispatch
         self.image_shape = tuple(image_shape)
-        self.group = groups.get_group(config.group.name)
+        self.group = groups.group_from_config(config.group)
         self.model = models.build_model(config, self.group, image_shape[-1])
         self.mesh = parallel.make_mesh()
         init_key, self.pair_key = jax.random.split(jax.random.key(config.seed))
         self.state = jax.jit(functools.partial(
             state_lib.create_train_state, config, self.model, self.group, self.image_shape),
             out_shardings=parallel.replicated(self.mesh))(init_key)
-        kwargs = dict(model=self.model, group=self.group,
-                      pair_fn=pairs.build_pair_fn(config, self.group),
-                      lambda_inv=config.loss.lambda_inv, lambda_const=config.loss.lambda_const)
+        steps = train_step.jit_step_functions(config, self.model, self.group)
         k = self.steps_per_dispatch
-        fn = (functools.partial(train.train_step, **kwargs) if k == 1 else
-              functools.partial(train.fused_train_steps, **kwargs))
         example = np.zeros(((k,) if k > 1 else ()) + (batch_size,) + self.image_shape,
                            np.float32)
         start = time.perf_counter()
-        self.step = jax.jit(fn, donate_argnums=0).lower(
+        self.step = (steps.single if k == 1 else steps.fused).lower(
             self.state, self._put(example), self.pair_key).compile()
         self.compile_seconds = time.perf_counter() - start
         # Single steps for a remainder shorter than K (an epoch end), as gla.train does.
-        self.single_step = self.step if k == 1 else jax.jit(functools.partial(
-            train.train_step, **kwargs), donate_argnums=0)
+        self.single_step = self.step if k == 1 else steps.single
         self._predict = jax.jit(lambda p, x, g: self.model.apply({'params': p}, x, g))
 
     def _put(self, images: np.ndarray) -> jax.Array:

@@ -29,9 +29,8 @@ import numpy as np
 from bench import gla_trainer
 from gla import groups
 from gla import models
-from gla import pairs
 from gla import state as state_lib
-from gla import train
+from gla import train_step
 
 
 CONV_TRANSPOSE = 'xla'  # cuDNN's own transposed convolution; main() may override
@@ -78,12 +77,10 @@ def one_step(device, images: np.ndarray) -> dict:
     """One train step of the default config from the seed-0 state, on ``device``."""
     from configs import rotated_mnist
     config = rotated_mnist.get_config()
-    group = groups.get_group(config.group.name)
+    group = groups.group_from_config(config.group)
     model = models.build_model(config, group, 1)
     init_key, pair_key = jax.random.split(jax.random.key(config.seed))
-    step = jax.jit(functools.partial(
-        train.train_step, model=model, group=group, pair_fn=pairs.build_pair_fn(config, group),
-        lambda_inv=1.0, lambda_const=1.0))
+    step = train_step.jit_step_functions(config, model, group).single
     with jax.default_device(device):
         state = jax.jit(functools.partial(state_lib.create_train_state, config, model, group,
                                           (28, 28, 1)))(jax.device_put(init_key, device))

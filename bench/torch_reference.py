@@ -12,9 +12,9 @@ Two trainers of the same function, both used as ``trainer.step(images) -> loss``
   optimiser, but the rotations batched (all four ``rot90`` of the whole batch, then one
   ``torch.where`` per turn), no per-sample loop.
 
-The published code itself is not bundled; this file follows its description (DESIGN.md and
-issue 6). Images are ``(B, 1, 28, 28)`` float32 in ``[-1, 1]`` (PyTorch's NCHW); quarter turns
-are counter-clockwise over the two spatial axes, as ``gla.groups.c4`` (``torch.rot90(x, k,
+The published code itself is not bundled; this file follows the paper's description of it
+(issue 6). Images are ``(B, 1, 28, 28)`` float32 in ``[-1, 1]`` (PyTorch's NCHW); quarter
+turns are counter-clockwise over the two spatial axes, as ``gla.groups.c4`` (``torch.rot90(x, k,
 dims=(-2, -1))`` equals ``jnp.rot90(x, k, axes=(1, 2))`` on NHWC). Only ``bench/`` imports this
 module; the library and its tests never import torch.
 """

@@ -10,8 +10,8 @@ Same network and batch as configs/adrenal3d.py, 5 epochs; SO(3) instead of the c
 ``--config.group.name=so3``. Your own volumes: ``--config.data.source=npz
 --config.data.path=FILE.npz`` (images (N, D, H, W[, C]) + labels, or the MedMNIST layout).
 Sized to finish within 20 minutes on a quiet 2-core CPU (docs/results.md: 9 min under
-load; 21.3 dB against 12.5 dB all-background; L_inv diverges after epoch 2, as DESIGN.md
-warns, and best-by-validation keeps epoch 2).
+load; 21.3 dB against 12.5 dB all-background; L_inv diverges after epoch 2, the small-data
+blow-up of the paper's objective, and best-by-validation keeps epoch 2).
 """
 
 import ml_collections

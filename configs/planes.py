@@ -19,7 +19,7 @@ from configs import rotated_mnist
 
 def get_config() -> ml_collections.ConfigDict:
     config = rotated_mnist.get_config()
-    config.data.source = 'planes'  # procedural renders (gla/data/planes.py)
+    config.data.source = 'planes'  # procedural renders (gla/settings/planes/render.py)
     config.data.name = 'planes'  # unused by this source; kept for the report
     config.data.planes = ml_collections.ConfigDict()
     config.data.planes.num_train = 384  # training objects (each with all its views)

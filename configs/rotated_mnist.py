@@ -17,7 +17,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.seed = 0  # init, training pairs and data order all derive from it
 
     config.data = ml_collections.ConfigDict()
-    config.data.source = 'bundled'  # 'bundled' | 'npz' | 'tfds'
+    config.data.source = 'bundled'  # 'bundled' | 'npz' | 'tfds' | 'phantom' | 'planes'
     config.data.name = 'mnist'  # bundled set: 8,000 real MNIST digits
     config.data.path = ''  # .npz file for source='npz' (images/labels or MedMNIST layout)
     config.data.spatial_ndim = 2  # 2 for images, 3 for volumes
@@ -30,6 +30,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.data.tfds_name = 'mnist'  # tensorflow-datasets name for source='tfds'
     config.data.tfds_data_dir = ''  # where prepared tfds data lives ('' = tfds default)
     config.data.tfds_download = False  # allow tfds to download (needs internet)
+    config.data.resolution = 0  # >0 resizes every spatial axis to this size at load (0 = keep)
 
     config.group = ml_collections.ConfigDict()
     config.group.name = 'c4'  # the group acting on images: see gla.groups
@@ -41,8 +42,9 @@ def get_config() -> ml_collections.ConfigDict:
     config.model.stride = 2  # downsampling per encoder layer (28 -> 14 -> 7)
     config.model.negative_slope = 0.2  # LeakyReLU slope
     config.model.conv_transpose = 'subpixel'  # 'subpixel' (fast on CPU) | 'hybrid' | 'xla': same fn
+    config.model.strided_conv = 'xla'  # 'xla' | 'space_to_depth' (fast on CPU in 3D): same fn
     # >0: z_i is a global code LayerNorm(Dense(flatten z)) of this size, not the invariant
-    # channels (gla.models.InvariantCode; configs/rotated_mnist_invariant.py). 0 = the paper.
+    # channels (gla/invariant_code.py; configs/rotated_mnist_invariant.py). 0 = the paper.
     config.model.invariant_code_dim = 0
     config.model.invariant_code_hidden = 0  # >0: a hidden layer of this width in that code
     config.model.invariant_code_stop_gradient = False  # True: no gradient from the code to E
@@ -61,6 +63,9 @@ def get_config() -> ml_collections.ConfigDict:
     config.loss.lambda_var = 0.0  # VICReg variance term on the batch of z_i (0 = the paper)
     config.loss.lambda_cov = 0.0  # VICReg covariance term on the batch of z_i (0 = the paper)
     config.loss.inv_target_shift = 0  # >0: L_inv's target is T_g x shifted by <= this many px
+
+    config.blocks = ml_collections.ConfigDict()
+    config.blocks.enabled = False  # True: the blocked setting (configs/blocked_mnist.py)
 
     config.pairs = ml_collections.ConfigDict()
     config.pairs.random_input_element = False  # train on (T_h x, T_g T_h x), random h

@@ -7,18 +7,9 @@ code path of the real configuration: train, checkpoint, resume, evaluate, figure
 """
 
 from configs import rotated_mnist
+from configs import tiny
 
 
 def get_config():
-    config = rotated_mnist.get_config()
-    config.data.max_train_examples = 256
-    config.data.max_val_examples = 64
-    config.data.max_test_examples = 64
-    config.model.encoder_features = (8, 16)
-    config.batch_size = 32
-    config.num_epochs = 2
-    config.log_every_steps = 4
-    config.eval.batch_size = 64
-    config.eval.probe_steps = 10
-    config.eval.num_figure_images = 2
-    return config
+    return tiny.shrink(rotated_mnist.get_config(), examples=(256, 64, 64), features=(8, 16),
+                       batch_size=32, log_every_steps=4, eval_batch_size=64, figure_images=2)

@@ -9,23 +9,15 @@ the 3D code paths end to end (data, cube / SO(3) actions, 3D figures). SO(3):
 """
 
 from configs import brain3d
+from configs import tiny
 
 
 def get_config():
-    config = brain3d.get_config()
+    config = tiny.shrink(brain3d.get_config(), examples=(32, 8, 8), features=(4, 8),
+                         batch_size=8, log_every_steps=2, eval_batch_size=8, figure_images=1)
     config.data.resolution = 16  # 16^3 volumes, a 4^3 latent
     config.data.phantom.num_train = 32
     config.data.phantom.num_val = 8
     config.data.phantom.num_test = 8
-    config.data.max_train_examples = 32  # also caps the adrenal set when selected
-    config.data.max_val_examples = 8
-    config.data.max_test_examples = 8
-    config.model.encoder_features = (4, 8)
-    config.batch_size = 8
-    config.num_epochs = 2
-    config.log_every_steps = 2
-    config.eval.batch_size = 8
-    config.eval.probe_steps = 10
-    config.eval.num_figure_images = 1
     config.group.so3.num_eval_elements = 3
     return config

@@ -8,14 +8,16 @@ server), and every figure as a PNG beside it:
     mask.png        the ALD mask: logit alpha per latent channel, variant channels marked
     orbit.png       a few test images under the group: true T_g x and predicted
     transforms.png  input / target / prediction / |z| / |Phi_g z_v| / |z_i|
-    swap.png        D(z_i(A) + z_v(B)) for every pair of test images A, B
+    swap.png        D(z_i(A) + z_v(B)) for every pair of test images A, B (the model's swap
+                    at the identity, gla/autoencoder.py)
 
 It reads the run through :func:`gla.run.load_run` (any device count) and ``eval.json`` /
 ``metrics.jsonl`` from the workdir. Orbit and swap grid draw 3D settings as middle slices
 (:func:`gla.plots.mid_slice`); the transform grid is :func:`gla.plots.transform_grid`, the
 same figure as training's ``figures/transforms.png``. Pairs come from the setting's own pair
-function, so settings whose scene is partly fixed (a block, a sky) need no change here. A
-setting that wants more on the page appends a function to :data:`SECTION_HOOKS`.
+function, so settings whose scene is partly fixed (a block, a sky) need no change here; a
+setting that wants more on the page returns sections from its ``report_sections``
+(:mod:`gla.settings`).
 """
 
 from __future__ import annotations
@@ -27,15 +29,15 @@ import html
 import json
 import os
 import sys
-from typing import Callable, Optional
+from typing import Optional
 
 import jax
 import numpy as np
 
 from gla import evaluate
-from gla import pairs
 from gla import plots
 from gla import run as run_lib
+from gla import settings
 from gla.data import sources
 
 
@@ -46,10 +48,6 @@ class Section:
     title: str
     body: str = ''
     figures: tuple = ()  # ((file name, caption), ...)
-
-
-# Extra sections for a setting: ``hook(run, dataset_or_None, out_dir) -> list[Section]``.
-SECTION_HOOKS: list = []
 
 
 def pick_images(split: sources.Split, n: int) -> np.ndarray:
@@ -71,29 +69,20 @@ def pick_images(split: sources.Split, n: int) -> np.ndarray:
 def clean_inputs(run: run_lib.Run, images: np.ndarray) -> np.ndarray:
     """The network inputs ``x`` of ``images`` under the identity, made by the setting's pair
     function (for settings that draw a fixed part onto both images)."""
-    pair_fn = pairs.build_pair_fn(run.config, run.group)
+    pair_fn = settings.pair_fn(run.config, run.group)
     key = jax.random.key(run.config.eval.test_pairs_seed)
     return np.asarray(pair_fn(key, images, run.group.identity(len(images)))[0])
 
 
 def swap_latents(run: run_lib.Run, images_a: np.ndarray, images_b: np.ndarray) -> np.ndarray:
-    """``out[i, j] = D(combine(z_v(B_j), z_i(A_i)))`` (``D(z_i(A_i) + z_v(B_j))`` in the
-    paper's mode): ``(n, m, *spatial, C)``. Its diagonal (A = B) is the plain reconstruction
+    """``out[i, j] = run.swap(A_i, B_j, e)``, i.e. ``D(z_i(A_i) + z_v(B_j))`` (the identity
+    acts): ``(n, m, *spatial, C)``. Its diagonal (A = B) is the plain reconstruction
     ``D(z(A_i))``."""
-    _, inv_a = run.split(run.encode(images_a))
-    var_b, _ = run.split(run.encode(images_b))
-    inv_a, var_b = np.asarray(inv_a), np.asarray(var_b)
-    n, m = len(inv_a), len(var_b)
-    mixed = run.combine(np.tile(var_b, (n,) + (1,) * (var_b.ndim - 1)),
-                        np.repeat(inv_a, m, axis=0))
-    return np.asarray(run.decode(mixed)).reshape((n, m) + tuple(images_a.shape[1:]))
-
-
-def spread(num: int, most: int) -> np.ndarray:
-    """At most ``most`` indices of ``range(num)``, evenly spread, always including 0."""
-    if num <= most:
-        return np.arange(num)
-    return np.unique(np.round(np.linspace(0, num, most, endpoint=False)).astype(int))
+    n, m = len(images_a), len(images_b)
+    rows = np.repeat(images_a, m, axis=0)
+    columns = np.tile(images_b, (n,) + (1,) * (images_b.ndim - 1))
+    swapped = run.swap(rows, columns, run.group.identity(n * m))
+    return np.asarray(swapped).reshape((n, m) + tuple(images_a.shape[1:]))
 
 
 def _flatten(tree, prefix: str = '') -> list:
@@ -183,7 +172,7 @@ def curves_section(run: run_lib.Run, out_dir: str) -> Section:
 
 def mask_section(run: run_lib.Run, out_dir: str) -> Section:
     mask, logits, probs = run.mask, run.mask_logits, run.mask_probabilities
-    tau = float(run.config.mask.get('tau', 0.5))
+    tau = float(run.config.mask.tau)
     plots.mask_figure(os.path.join(out_dir, 'mask.png'), mask, logits, tau)
     variant = [int(c) for c in np.flatnonzero(mask > 0.5)]
     rows = [(c, 'variant' if mask[c] > 0.5 else 'invariant',
@@ -197,7 +186,7 @@ def mask_section(run: run_lib.Run, out_dir: str) -> Section:
                f'{int(run.config.model.invariant_code_dim)} entries '
                '(<code>gla.models.InvariantCode</code>); the invariant channels of the '
                'decoder\'s input are a linear map of it.</p>'
-               if run.model.invariant_code is not None else '')
+               if run.config.model.invariant_code_dim else '')
             + '<details><summary>Every channel</summary>'
             + _table(rows, ('channel', 'part', 'logit alpha', 'sigmoid(alpha)'))
             + '</details>')
@@ -215,10 +204,10 @@ def image_sections(run: run_lib.Run, dataset: sources.Dataset, out_dir: str,
     names = run.element_names
     slice_note = ' 3D grids are shown as their middle slice.' if ndim > 2 else ''
 
-    orbit_idx = spread(len(names), 12)  # e.g. 12 of the cube group's 24 rotations
+    orbit_idx = plots.spread(len(names), 12)  # e.g. 12 of the cube group's 24 rotations
     plots.orbit_figure(os.path.join(out_dir, 'orbit.png'), arrays['target'][orbit_idx],
                        arrays['prediction'][orbit_idx], [names[i] for i in orbit_idx], ndim)
-    grid_idx = spread(len(names), 6)
+    grid_idx = plots.spread(len(names), 6)
     grid_images = min(len(images), 3)
     # plots.transform_grid is the figure of figures/transforms.png, so the report draws a
     # setting's grid (3D included) exactly as training's own figures do.
@@ -231,7 +220,7 @@ def image_sections(run: run_lib.Run, dataset: sources.Dataset, out_dir: str,
     return [
         Section('Orbit under the group', '', (
             ('orbit.png', 'For each test image, the true T_g x (upper row) and the prediction '
-             'D(z_i + Phi_g z_v) (lower row), one column per group element.' + slice_note),)),
+             'D(z_i + Phi_g z_v) (lower row), one column per group element.'),)),
         Section('Input, target, prediction and latents', '', (
             ('transforms.png', 'Rows: input x, target T_g x, prediction, |z(x)|, |Phi_g z_v| '
              'and |z_i(x)| (norms over channels, common scale per row); columns: test image '
@@ -312,8 +301,8 @@ def build_report(workdir: str, which: str = 'best', num_images: int = 4,
                                 f'read, so no image figures: {html.escape(str(e))}</p>'))
     if dataset is not None:
         sections += image_sections(run, dataset, out_dir, num_images)
-    for hook in SECTION_HOOKS:
-        sections += hook(run, dataset, out_dir)
+    if dataset is not None:
+        sections += settings.for_config(run.config).report_sections(run, dataset, out_dir)
 
     psnr = (results or {}).get(evaluate.PSNR_KEY)
     intro = (f'<p>Run <code>{html.escape(os.path.abspath(workdir))}</code>, {which} checkpoint '

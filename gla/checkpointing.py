@@ -27,19 +27,15 @@ import zlib
 from typing import Any, Optional
 
 import jax
-import ml_collections
 import orbax.checkpoint as ocp
 from absl import logging
 
-from gla import reliability
+from gla import errors
+from gla import stopping
 
 LATEST, BEST = 'latest', 'best'
 CHECKSUMS = 'gla_checksums.json'
 DAMAGED = 'damaged'
-
-
-class CheckpointError(RuntimeError):
-    """No intact checkpoint to resume from; the message names the directory."""
 
 
 def _crc32(path: str) -> int:
@@ -93,27 +89,6 @@ def damage_of(step_dir: str) -> Optional[str]:
     return None
 
 
-def config_path(workdir: str) -> str:
-    return os.path.join(workdir, 'config.json')
-
-
-def write_config(workdir: str, config: ml_collections.ConfigDict) -> None:
-    """Writes ``config.json`` atomically (a crash never leaves half a file)."""
-    tmp = config_path(workdir) + '.tmp'
-    with open(tmp, 'w') as f:
-        f.write(config.to_json_best_effort(indent=2, sort_keys=True))
-    os.replace(tmp, config_path(workdir))
-
-
-def read_config(workdir: str) -> ml_collections.ConfigDict:
-    path = config_path(workdir)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'{path} not found: {workdir!r} is not a gla run directory '
-                                '(train one with launch.py --workdir DIR).')
-    with open(path) as f:
-        return ml_collections.ConfigDict(json.load(f))
-
-
 class RunCheckpoints:
     """The two checkpoint managers of a run (``latest`` and ``best``)."""
 
@@ -159,7 +134,7 @@ class RunCheckpoints:
         self._join_sealer()
         saved = self._managers[which].save(step, args=ocp.args.Composite(
             state=ocp.args.StandardSave(state), progress=ocp.args.JsonSave(progress)))
-        reliability.fault_point(f'save_{which}', step)
+        stopping.fault_point(f'save_{which}', step)
         if saved and jax.process_index() == 0:
             self._sealer = threading.Thread(target=self._seal_when_finished,
                                             args=(which, step), daemon=True)
@@ -186,7 +161,7 @@ class RunCheckpoints:
                     restored = self._restore(which, abstract_state, step)
                 except Exception as e:  # orbax/tensorstore raise many kinds
                     if os.path.isfile(os.path.join(step_dir, CHECKSUMS)):
-                        raise reliability.ConfigMismatchError(
+                        raise errors.ConfigMismatchError(
                             f'checkpoint {step_dir} is intact but does not fit this config '
                             f'({type(e).__name__}: {str(e)[:300]}). Relaunch with the config '
                             'in config.json, or use a new --workdir.') from e
@@ -203,7 +178,7 @@ class RunCheckpoints:
                     manager.reload()
                 return restored
             damaged.append((step, reason))
-        raise CheckpointError(
+        raise errors.CheckpointError(
             f'no intact checkpoint in {directory}: '
             + '; '.join(f'step {s}: {r}' for s, r in damaged)
             + '. Nothing was moved. Restore the files, or delete the damaged step '
@@ -221,7 +196,7 @@ class RunCheckpoints:
             return
         source = self.step_dir(LATEST, step)
         if not os.path.isdir(source) or damage_of(source) is not None:
-            raise CheckpointError(
+            raise errors.CheckpointError(
                 f'the best checkpoint {self.step_dir(BEST, step)} is damaged ({reason}) and '
                 f'no intact copy of step {step} is left in {os.path.join(self._root, LATEST)}. '
                 'Restore the files, or delete that directory (the run then keeps the best of '
@@ -251,7 +226,7 @@ class RunCheckpoints:
             raise FileNotFoundError(f'no {which!r} checkpoint in {manager.directory}')
         reason = damage_of(self.step_dir(which, step))
         if reason is not None:
-            raise CheckpointError(f'checkpoint {self.step_dir(which, step)} is damaged: '
+            raise errors.CheckpointError(f'checkpoint {self.step_dir(which, step)} is damaged: '
                                   f'{reason}.')
         return self._restore(which, abstract_state, step)
 

@@ -104,6 +104,19 @@ def subpixel_conv_transpose(x: jax.Array, kernel: jax.Array, stride: int,
     return depth_to_space(y, stride, ndim)
 
 
+def _kernel_and_bias(module: nn.Module, x: jax.Array) -> tuple:
+    """The ``kernel`` ``(*kernel_size, C_in, features)`` and ``bias`` parameters of a
+    convolution module, cast to ``x``'s dtype; the kernel and strides must be equal on all
+    axes (the only case these forms compute)."""
+    if len(set(module.kernel_size)) != 1 or len(set(module.strides)) != 1:
+        raise ValueError(f'{type(module).__name__} needs equal kernel sizes and strides on '
+                         f'all axes, got {module.kernel_size}, {module.strides}')
+    kernel = module.param('kernel', module.kernel_init,
+                          tuple(module.kernel_size) + (x.shape[-1], module.features))
+    bias = module.param('bias', nn.initializers.zeros_init(), (module.features,))
+    return kernel.astype(x.dtype), bias.astype(x.dtype)
+
+
 class SubpixelConvTranspose(nn.Module):
     """Drop-in for ``nn.ConvTranspose(features, (k,)*N, (s,)*N, padding=k-1-p)``.
 
@@ -120,14 +133,9 @@ class SubpixelConvTranspose(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         ndim = x.ndim - 2
-        if len(set(self.kernel_size)) != 1 or len(set(self.strides)) != 1:
-            raise ValueError('SubpixelConvTranspose needs equal kernel sizes and strides '
-                             f'on all axes, got {self.kernel_size}, {self.strides}')
-        kernel = self.param('kernel', self.kernel_init,
-                            tuple(self.kernel_size) + (x.shape[-1], self.features))
-        bias = self.param('bias', nn.initializers.zeros_init(), (self.features,))
+        kernel, bias = _kernel_and_bias(self, x)
         fn = {'subpixel': subpixel_conv_transpose, 'hybrid': hybrid_conv_transpose}[self.method]
-        y = fn(x, kernel.astype(x.dtype), self.strides[0], self.padding)
+        y = fn(x, kernel, self.strides[0], self.padding)
         return y + bias.astype(x.dtype).reshape((1,) * (ndim + 1) + (-1,))
 
 
@@ -196,14 +204,9 @@ class SpaceToDepthConv(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         ndim = x.ndim - 2
-        if len(set(self.kernel_size)) != 1 or len(set(self.strides)) != 1:
-            raise ValueError('SpaceToDepthConv needs equal kernel sizes and strides on all '
-                             f'axes, got {self.kernel_size}, {self.strides}')
-        kernel = self.param('kernel', self.kernel_init,
-                            tuple(self.kernel_size) + (x.shape[-1], self.features))
-        bias = self.param('bias', nn.initializers.zeros_init(), (self.features,))
-        y = space_to_depth_conv(x, kernel.astype(x.dtype), self.strides[0], self.padding)
-        return y + bias.astype(x.dtype).reshape((1,) * (ndim + 1) + (-1,))
+        kernel, bias = _kernel_and_bias(self, x)
+        y = space_to_depth_conv(x, kernel, self.strides[0], self.padding)
+        return y + bias.reshape((1,) * (ndim + 1) + (-1,))
 
 
 def xla_conv_transpose(x: jax.Array, kernel: jax.Array, stride: int,

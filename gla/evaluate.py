@@ -24,73 +24,60 @@ import jax.numpy as jnp
 import numpy as np
 
 from gla import metrics
-from gla import pairs
+from gla import models
 from gla import parallel
-from gla import planes_eval
 from gla import plots
 from gla import probe
 from gla import run as run_lib
-from gla import swap
+from gla import settings
 from gla.data import sources
+from gla.groups import base
 
 PSNR_KEY = 'transformed_psnr_db_mean_over_test_images_and_group_elements'
 
 
 def _pair_outputs(params, images, g, key, *, model, pair_fn):
     """Per-example metrics of the pairs made from ``(images, g)``."""
-    variables = {'params': params}
     x, target = pair_fn(key, images, g)
-    z = model.apply(variables, x, method=model.encode)
-    z_v, z_i = model.apply(variables, z, method=model.split)
-    acted = model.apply(variables, g, z_v, method=model.act)
-    prediction = model.apply(variables, model.apply(variables, acted, z_i, method=model.combine),
-                             method=model.decode)
-    t_v, t_i = model.apply(variables, model.apply(variables, target, method=model.encode),
-                           method=model.split)
-    equi_err, equi_norm = metrics.squared_error_and_norm(acted, t_v)
-    inv_err, inv_norm = metrics.squared_error_and_norm(z_i, t_i)
-    return dict(mse=metrics.per_example_mse(prediction, target),
-                psnr=metrics.psnr(prediction, target), ssim=metrics.ssim(prediction, target),
+    parts = models.forward(model, params, x, g)
+    _, target_v, target_i = models.split_latent(model, params, target)
+    equi_err, equi_norm = metrics.squared_error_and_norm(parts.acted, target_v)
+    inv_err, inv_norm = metrics.squared_error_and_norm(parts.z_i, target_i)
+    return dict(mse=metrics.per_example_mse(parts.prediction, target),
+                psnr=metrics.psnr(parts.prediction, target),
+                ssim=metrics.ssim(parts.prediction, target),
                 equi_err=equi_err, equi_norm=equi_norm, inv_err=inv_err, inv_norm=inv_norm)
 
 
 def _figure_arrays(params, images, g, key, *, model, pair_fn):
-    variables = {'params': params}
     x, target = pair_fn(key, images, g)
-    z = model.apply(variables, x, method=model.encode)
-    z_v, z_i = model.apply(variables, z, method=model.split)
-    acted = model.apply(variables, g, z_v, method=model.act)
+    parts = models.forward(model, params, x, g)
 
     def norm(a):
         return jnp.sqrt(jnp.sum(jnp.square(a), axis=-1))
 
     # z_i as the decoder sees it: the invariant map, or a global code placed on the grid.
-    z_i_map = model.apply(variables, jnp.zeros_like(acted), z_i, method=model.combine)
-    return dict(input=x, target=target,
-                prediction=model.apply(variables, z_i_map + acted, method=model.decode),
-                z=norm(z), z_v=norm(acted), z_i=norm(z_i_map))
+    return dict(input=x, target=target, prediction=parts.prediction, z=norm(parts.z),
+                z_v=norm(parts.acted), z_i=norm(parts.invariant_map))
 
 
 def _target_encoder(run):
-    """The jitted ``(params, images, g, key) -> z(T_g x)``, or ``(z, u)`` with the global
-    invariant code ``u`` of a run that has one; build it once per evaluation (a new one
-    compiles again, which for a 24-element group took minutes)."""
-    pair_fn = pairs.build_pair_fn(run.config, run.group)
-    model = run.model
+    """The jitted ``(params, images, g, key) -> (z, z_i)`` of the targets ``T_g x``; build it
+    once per evaluation (a new one compiles again, which for a 24-element group took
+    minutes)."""
+    pair_fn = settings.pair_fn(run.config, run.group)
 
     def encode(p, x, g, k):
-        z = model.apply({'params': p}, pair_fn(k, x, g)[1], method=model.encode)
-        if model.invariant_code is None:
-            return z
-        return z, model.apply({'params': p}, z, method=model.split)[1]
+        z, _, z_i = models.split_latent(run.model, p, pair_fn(k, x, g)[1])
+        return z, z_i
 
     return jax.jit(encode)
 
 
 def _encode_batches(run, mesh, images, g, key, batch_size, fn=None):
-    """Latents of the targets ``T_g x`` of the pairs made from ``images`` and ``g`` (one
-    element per image), gathered on the host (a tuple ``(z, u)`` for a run with a global
-    invariant code). ``fn``: a :func:`_target_encoder` to reuse."""
+    """Latents ``(z, z_i)`` of the targets ``T_g x`` of the pairs made from ``images`` and
+    ``g`` (one element per image), gathered on the host. ``fn``: a :func:`_target_encoder`
+    to reuse."""
     fn = fn or _target_encoder(run)
     out = []
     for idx, valid in parallel.padded_batches(len(images), batch_size):
@@ -113,7 +100,7 @@ def evaluate(run: run_lib.Run, dataset: sources.Dataset) -> dict:
     elements = jax.tree.map(np.asarray, group.eval_elements())
     names = group.describe(elements)
     outputs_fn = jax.jit(functools.partial(_pair_outputs, model=model,
-                                           pair_fn=pairs.build_pair_fn(config, group)))
+                                           pair_fn=settings.pair_fn(config, group)))
     key = jax.random.key(config.eval.test_pairs_seed)
 
     per_element, totals = {}, {k: 0.0 for k in ('equi_err', 'equi_norm', 'inv_err',
@@ -162,14 +149,8 @@ def evaluate(run: run_lib.Run, dataset: sources.Dataset) -> dict:
         'step': run.step,
         'data': dataset.description,
     }
-    if _is_blocked(config):
-        results['swap_test'] = swap.swap_test(run, test.images, config.eval.swap_seed,
-                                              batch_size)
+    results.update(settings.for_config(config).evaluate(run, dataset, batch_size))
     return results
-
-
-def _is_blocked(config) -> bool:
-    return 'blocks' in config and bool(config.blocks.enabled)
 
 
 def linear_probe(run, dataset, elements, mask, mesh, batch_size) -> dict:
@@ -185,14 +166,14 @@ def linear_probe(run, dataset, elements, mask, mesh, batch_size) -> dict:
     upright_z = encode(run, mesh, test.images,
                        jax.tree.map(np.asarray, run.group.identity(len(test))),
                        test_key, batch_size)
-    num_elements = len(jax.tree.leaves(elements)[0])
+    num_elements = base.num_elements(elements)
     moved_z = jax.tree.map(lambda *a: np.concatenate(a), *[
         encode(run, mesh, test.images, _repeat_element(elements, i, len(test)),
                jax.random.fold_in(test_key, i), batch_size)
         for i in range(num_elements)])
     moved_labels = np.tile(test.labels, num_elements)
-    train_f, upright_f, moved_f = (probe_features(z, mask)
-                                   for z in (train_z, upright_z, moved_z))
+    train_f, upright_f, moved_f = (run.model.probe_features(z, z_i, mask)
+                                   for z, z_i in (train_z, upright_z, moved_z))
     results = {}
     for name in ('z', 'z_v', 'z_i'):
         results[name] = probe.linear_probe_accuracy(
@@ -201,18 +182,6 @@ def linear_probe(run, dataset, elements, mask, mesh, batch_size) -> dict:
              'transformed': (moved_f[name], moved_labels)},
             steps=config.eval.probe_steps, l2=config.eval.probe_l2)
     return results
-
-
-def probe_features(latents, mask: np.ndarray) -> dict:
-    """The probe's features ``{'z', 'z_v', 'z_i'}`` from encoder outputs: ``latents`` is the
-    latent map ``z`` ``(N, *h, c)`` (the paper's mode: ``z_v`` and ``z_i`` are its variant
-    and invariant channels) or ``(z, u)`` with a global invariant code ``u`` ``(N, dim)``
-    (``z_i = u``; ``z`` = the variant channels and ``u``, all the decoder sees)."""
-    if not isinstance(latents, tuple):
-        return {'z': latents, 'z_v': latents[..., mask], 'z_i': latents[..., ~mask]}
-    z, u = latents
-    z_v = z[..., mask].reshape(len(z), -1)
-    return {'z': np.concatenate([z_v, u], axis=1), 'z_v': z_v, 'z_i': u}
 
 
 def _non_finite(tree, path='') -> list:
@@ -227,9 +196,9 @@ def figure_arrays(run: run_lib.Run, images: np.ndarray) -> dict:
     """Arrays of the transform grid for ``images`` ``(n, *spatial, C)`` under every
     evaluation element: ``{row: (n_elements, n, ...)}``."""
     fn = jax.jit(functools.partial(_figure_arrays, model=run.model,
-                                   pair_fn=pairs.build_pair_fn(run.config, run.group)))
+                                   pair_fn=settings.pair_fn(run.config, run.group)))
     elements = jax.tree.map(np.asarray, run.group.eval_elements())
-    num = len(jax.tree.leaves(elements)[0])
+    num = base.num_elements(elements)
     key = jax.random.key(run.config.eval.test_pairs_seed)
     rows = [fn(run.params, images, _repeat_element(elements, i, len(images)),
                jax.random.fold_in(key, i)) for i in range(num)]
@@ -251,8 +220,6 @@ def evaluate_run(workdir: str, training_summary: Optional[dict] = None,
     run = run_lib.load_run(workdir, which)
     dataset = sources.load_dataset(run.config.data, cache_dir=workdir)
     results = evaluate(run, dataset)
-    if run.config.data.source == 'planes':  # background swap (planes_eval.py)
-        results.update(planes_eval.evaluate(run, dataset))
     results['checkpoint'] = which
     # The warnings of the whole run (the summary's), not only those up to the best step.
     results['training'] = dict(training_summary or {},
@@ -270,20 +237,21 @@ def evaluate_run(workdir: str, training_summary: Optional[dict] = None,
     grid = figure_arrays(run, dataset.test.images[:n])
     if jax.process_index() == 0:
         write_json(os.path.join(workdir, 'eval.json'), results)
-        figures = os.path.join(workdir, 'figures')
-        os.makedirs(figures, exist_ok=True)
-        element_names = run.group.describe(jax.tree.map(np.asarray,
-                                                        run.group.eval_elements()))
-        plots.transform_grid(os.path.join(figures, 'transforms.png'), grid, element_names)
-        if plots.is_volume_grid(grid):
-            plots.orbit_3d(os.path.join(figures, 'orbit.png'), grid, element_names)
-        plots.loss_curves(os.path.join(figures, 'losses.png'),
-                          plots.read_metrics(os.path.join(workdir, 'metrics.jsonl')))
-        if _is_blocked(run.config):
-            plots.swap_test_grid(os.path.join(figures, 'swap.png'),
-                                 swap.figure_arrays(run, dataset.test.images,
-                                                    run.config.eval.swap_seed, max(n, 4)),
-                                 run.group.describe(swap.swap_elements(run.group)))
-        if run.config.data.source == 'planes':  # orbit.png, swap.png
-            planes_eval.write_figures(figures, run, dataset)
+        write_figures(os.path.join(workdir, 'figures'), run, dataset, grid)
     return results
+
+
+def write_figures(directory: str, run: run_lib.Run, dataset: sources.Dataset,
+                  grid: dict) -> None:
+    """``transforms.png``, ``losses.png``, for volumes ``orbit.png``, and the setting's own
+    figures, into ``directory``. ``grid``: :func:`figure_arrays` of a few test images."""
+    os.makedirs(directory, exist_ok=True)
+    names = run.element_names
+    plots.transform_grid(os.path.join(directory, 'transforms.png'), grid, names)
+    if plots.is_volume_grid(grid):  # one volume under up to 8 elements
+        shown = plots.spread(len(names), 8)
+        plots.orbit_figure(os.path.join(directory, 'orbit.png'), grid['target'][shown, :1],
+                           grid['prediction'][shown, :1], [names[i] for i in shown], 3)
+    plots.loss_curves(os.path.join(directory, 'losses.png'),
+                      plots.read_metrics(os.path.join(run.workdir, 'metrics.jsonl')))
+    settings.for_config(run.config).write_figures(directory, run, dataset)

@@ -1,4 +1,4 @@
-"""The joint objective of DESIGN.md, with stop-gradient targets from a second encoder pass.
+"""The joint objective of the paper, with stop-gradient targets from a second encoder pass.
 
     L_recon = mse(D(z_i(x) + Phi_g(z_v(x))), T_g x)
     L_inv   = mse(z_i(x),          sg(z_i(T_g x)))
@@ -6,8 +6,8 @@
     L       = L_recon + lambda_inv * L_inv + lambda_const * L_const
 
 Each mean runs over every element of its tensor (the paper's convention; it shifts the
-terms' weight with the share of channels in each part, which DESIGN.md asks us to keep and
-document).
+terms' weight with the share of channels in each part; kept, and documented in
+docs/results.md).
 
 Optional (``config.loss.lambda_var``, ``lambda_cov``; 0 in the paper's mode): the variance
 and covariance terms of VICReg (Bardes et al., 2022) on the batch of invariant parts
@@ -38,24 +38,14 @@ def mse(a: jax.Array, b: jax.Array) -> jax.Array:
 
 def _pair_terms_and_z_i(model: models.GroupLatentAutoencoder, params: Any, x: jax.Array,
                         target: jax.Array, g, inv_target: Optional[jax.Array] = None) -> tuple:
-    variables = {'params': params}
-    z_v, z_i = model.apply(variables, model.apply(variables, x, method=model.encode),
-                           method=model.split)
-    acted = model.apply(variables, g, z_v, method=model.act)
-    prediction = model.apply(variables, model.apply(variables, acted, z_i,
-                                                    method=model.combine),
-                             method=model.decode)
-
-    target_v, target_i = model.apply(
-        variables, model.apply(variables, target, method=model.encode), method=model.split)
+    parts = models.forward(model, params, x, g)
+    _, target_v, target_i = models.split_latent(model, params, target)
     if inv_target is not None:  # L_inv's target from another view of T_g x
-        target_i = model.apply(variables, model.apply(variables, inv_target,
-                                                      method=model.encode),
-                               method=model.split)[1]
+        target_i = models.split_latent(model, params, inv_target)[2]
     target_v, target_i = jax.lax.stop_gradient((target_v, target_i))
-    terms = {'recon': mse(prediction, target), 'inv': mse(z_i, target_i),
-             'const': mse(acted, target_v)}
-    return terms, z_i
+    terms = {'recon': mse(parts.prediction, target), 'inv': mse(parts.z_i, target_i),
+             'const': mse(parts.acted, target_v)}
+    return terms, parts.z_i
 
 
 def pair_loss_terms(model: models.GroupLatentAutoencoder, params: Any, x: jax.Array,

@@ -1,8 +1,11 @@
-"""Figures (PNG, matplotlib's Agg backend): transform grids and training curves.
+"""Figures (PNG, matplotlib's Agg backend): orbits, transform and swap grids, training curves.
 
-2D images are drawn as they are; 3D volumes ``(D, H, W[, C])`` as their three orthogonal
-mid-slices (``d``: the ``(h, w)`` plane at ``D // 2``, ``h``: the ``(d, w)`` plane, ``w``:
-the ``(d, h)`` plane).
+Every image figure is built on one primitive, :func:`image_rows`: labelled rows of panels
+under titled columns. 2D images are drawn as they are; a row of 3D volumes ``(D, H, W[, C])``
+becomes three rows, their orthogonal mid-slices (``d``: the ``(h, w)`` plane at ``D // 2``,
+``h``: the ``(d, w)`` plane, ``w``: the ``(d, h)`` plane). Images in [-1, 1] are grey
+(``C == 1``) or RGB (``C == 3``); latent norms (no channel axis) use 'viridis' on a per-row
+scale from 0 to the row's maximum.
 """
 
 from __future__ import annotations
@@ -25,13 +28,16 @@ ROW_TITLES = {
     'z_v': '|Phi_g z_v|',
     'z_i': '|z_i(x)|',
 }
+SLICE_NAMES = ('d', 'h', 'w')
+MAX_VOLUME_ELEMENTS = 4  # transform grids of volumes show this many elements at most
+TITLE_WIDTH = 14  # column titles wrap onto lines of this many characters
 
-
-def _as_image(a: np.ndarray) -> np.ndarray:
-    """``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)``; images in [-1, 1] -> [0, 1] for display."""
-    if a.ndim == 3 and a.shape[-1] == 1:
-        a = a[..., 0]
-    return a
+SWAP_ROWS = {
+    'x_a': 'A (z_i from)',
+    'x_b': 'B (z_v from)',
+    'swapped': 'D(z_i(A)+Phi_g z_v(B))',
+    'reference': 'ideal: A block, T_g B digit',
+}
 
 
 def mid_slices(volume: np.ndarray) -> list:
@@ -40,7 +46,14 @@ def mid_slices(volume: np.ndarray) -> list:
     return [np.take(volume, volume.shape[a] // 2, axis=a) for a in range(3)]
 
 
-SLICE_NAMES = ('d', 'h', 'w')
+def mid_slice(a: np.ndarray, spatial_ndim: int) -> np.ndarray:
+    """``(*spatial, ...)`` -> the middle 2D slice ``(H, W, ...)``: index ``n // 2`` of each
+    spatial axis before the last two (a 3D volume ``(D, H, W, C)`` -> ``(H, W, C)`` at
+    depth ``D // 2``). The report's figures use it so they draw 2D and 3D runs alike."""
+    a = np.asarray(a)
+    for _ in range(spatial_ndim - 2):
+        a = a[a.shape[0] // 2]
+    return a
 
 
 def is_volume_grid(arrays: dict) -> bool:
@@ -48,112 +61,154 @@ def is_volume_grid(arrays: dict) -> bool:
     return np.ndim(arrays['input']) == 6
 
 
-def transform_grid(path: str, arrays: dict, element_names: list) -> None:
-    """One column per (test image, group element), one row per entry of ``arrays``
-    (``{row: (n_elements, n_images, H, W[, C])}``): input / target / prediction / |z| /
-    |Phi_g z_v| / |z_i|. Latent norms are shown on a per-row common scale. Volumes
-    (``(n_elements, n_images, D, H, W, C)``) go to :func:`transform_grid_3d`."""
-    if is_volume_grid(arrays):
-        transform_grid_3d(path, arrays, element_names)
-        return
-    rows = [r for r in ROW_TITLES if r in arrays]
-    num_elements, num_images = arrays[rows[0]].shape[:2]
-    cols = num_elements * num_images
-    fig, axes = plt.subplots(len(rows), cols, figsize=(1.1 * cols, 1.2 * len(rows)),
-                             squeeze=False)
-    for r, row in enumerate(rows):
-        data = arrays[row]
-        is_image = row in ('input', 'target', 'prediction')
-        vmin, vmax = (-1.0, 1.0) if is_image else (0.0, float(np.max(data)) or 1.0)
-        for n in range(num_images):
-            for e in range(num_elements):
-                ax = axes[r, n * num_elements + e]
-                img = _as_image(np.asarray(data[e, n]))
-                if img.ndim == 3:
-                    ax.imshow((img + 1) / 2 if is_image else img / vmax)
-                else:
-                    ax.imshow(img, cmap='gray' if is_image else 'viridis', vmin=vmin,
-                              vmax=vmax)
-                ax.set_xticks([])
-                ax.set_yticks([])
-                if r == 0:
-                    ax.set_title(f'#{n} g={element_names[e]}', fontsize=7)
-                if n == 0 and e == 0:
-                    ax.set_ylabel(ROW_TITLES[row], fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+def spread(num: int, most: int) -> np.ndarray:
+    """At most ``most`` indices of ``range(num)``, evenly spread, always including 0 (which
+    group elements a figure shows: 12 of the cube group's 24 rotations, say)."""
+    if num <= most:
+        return np.arange(num)
+    return np.unique(np.round(np.linspace(0, num, most, endpoint=False)).astype(int))
 
 
-def _show_slice(ax, img: np.ndarray, is_image: bool, vmax: float) -> None:
-    img = _as_image(img)
-    if is_image:
-        ax.imshow(img, cmap='gray', vmin=-1.0, vmax=1.0)
+def _panel_rows(rows: list, spatial_ndim: int) -> list:
+    """The rows of :func:`image_rows` -> drawn rows ``[(label, [2D panel, ...], vmax)]``;
+    ``vmax`` is None for images, the row's maximum for latent norms. A volume row becomes
+    its three mid-slice rows (sharing the row's scale)."""
+    drawn = []
+    for label, images in rows:
+        images = np.asarray(images)
+        latent = images.ndim == spatial_ndim + 1  # no channel axis
+        vmax = (float(np.max(images)) or 1.0) if latent else None
+        if spatial_ndim == 3:
+            slices = [mid_slices(volume) for volume in images]
+            for s, name in enumerate(SLICE_NAMES):
+                head = f'{label}\n' if s == 0 else ''
+                drawn.append((f'{head}{name} mid', [v[s] for v in slices], vmax))
+        else:
+            drawn.append((label, list(images), vmax))
+    return drawn
+
+
+def _draw(ax, panel: np.ndarray, vmax) -> None:
+    """One panel without ticks: a latent norm ``(h, w)`` on ``[0, vmax]`` ('viridis'), or an
+    image ``(H, W, C)`` in [-1, 1]: RGB for ``C == 3``, else channel 0 in grey."""
+    if vmax is not None:
+        ax.imshow(panel, cmap='viridis', vmin=0.0, vmax=vmax)
+    elif panel.shape[-1] == 3:
+        ax.imshow(np.clip((panel + 1) / 2, 0, 1))
     else:
-        ax.imshow(img, cmap='viridis', vmin=0.0, vmax=vmax)
+        ax.imshow(panel[..., 0], cmap='gray', vmin=-1.0, vmax=1.0)
     ax.set_xticks([])
     ax.set_yticks([])
 
 
-def _spread(count: int, keep: int) -> list:
-    """``keep`` indices spread evenly over ``range(count)`` (all of them if fewer)."""
-    return sorted({int(round(i)) for i in np.linspace(0, count - 1, min(keep, count))})
-
-
-VOLUME_COLUMNS = ('input', 'target', 'prediction', 'z_v', 'z_i')
-
-
-def transform_grid_3d(path: str, arrays: dict, element_names: list,
-                      max_elements: int = 4) -> None:
-    """Volumes: one row per (test volume, group element) for up to ``max_elements``
-    elements spread over the evaluation elements; columns are the three mid-slices of
-    input / target / prediction / |Phi_g z_v| / |z_i| (``arrays`` as for
-    :func:`transform_grid`, latent norms ``(n_elements, n_images, d, h, w)``)."""
-    columns = [c for c in VOLUME_COLUMNS if c in arrays]
-    num_elements, num_images = arrays['input'].shape[:2]
-    shown = _spread(num_elements, max_elements)
-    vmax = {c: float(np.max(arrays[c])) or 1.0 for c in columns}
-    nrows, ncols = num_images * len(shown), 3 * len(columns)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(0.95 * ncols, 1.05 * nrows + 0.3),
-                             squeeze=False)
-    for n in range(num_images):
-        for j, e in enumerate(shown):
-            r = n * len(shown) + j
-            for c, name in enumerate(columns):
-                for s, img in enumerate(mid_slices(arrays[name][e, n])):
-                    ax = axes[r, 3 * c + s]
-                    _show_slice(ax, img, name in ('input', 'target', 'prediction'),
-                                vmax[name])
-                    if r == 0:
-                        ax.set_title(f'{ROW_TITLES[name]}\n{SLICE_NAMES[s]} mid', fontsize=6)
-            label = element_names[e].replace(' about ', '\nabout ')  # two short lines
-            axes[r, 0].set_ylabel(f'#{n} {label}', fontsize=5)
+def _figure(rows: list, column_titles: list, spatial_ndim: int, title: str = ''):
+    """The laid-out (not saved) Figure of :func:`image_rows`."""
+    drawn = _panel_rows(rows, spatial_ndim)
+    titles = ['\n'.join(textwrap.wrap(t, TITLE_WIDTH)) for t in column_titles]
+    for label, panels, _ in drawn:
+        if len(panels) != len(titles):
+            raise ValueError(f'row {label!r} has {len(panels)} images for '
+                             f'{len(titles)} columns')
+    title_lines = max([t.count('\n') + 1 for t in titles] + [1])
+    ncols, nrows = len(titles), len(drawn)
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, figsize=(
+        0.9 + 1.0 * ncols, 0.2 + 1.0 * nrows + 0.12 * title_lines + (0.3 if title else 0)))
+    for r, (label, panels, vmax) in enumerate(drawn):
+        for ax, panel in zip(axes[r], panels):
+            _draw(ax, np.asarray(panel), vmax)
+        axes[r, 0].set_ylabel(label, fontsize=7)
+    for ax, column_title in zip(axes[0], titles):
+        ax.set_title(column_title, fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def _save(fig, path: str):
     fig.savefig(path, dpi=100)
     plt.close(fig)
+    return fig
 
 
-def orbit_3d(path: str, arrays: dict, element_names: list, image: int = 0,
-             max_elements: int = 8) -> None:
-    """The orbit of one test volume: for up to ``max_elements`` group elements (columns),
-    the mid-slices of the true ``T_g x`` and of the prediction ``D(z_i + Phi_g z_v)``."""
-    num_elements = arrays['input'].shape[0]
-    shown = _spread(num_elements, max_elements)
-    fig, axes = plt.subplots(6, len(shown), figsize=(1.15 * len(shown), 6.6), squeeze=False)
-    for j, e in enumerate(shown):
-        for k, name in enumerate(('target', 'prediction')):
-            for s, img in enumerate(mid_slices(arrays[name][e, image])):
-                ax = axes[3 * k + s, j]
-                _show_slice(ax, img, True, 1.0)
-                if j == 0:
-                    ax.set_ylabel(f'{ROW_TITLES[name]}\n{SLICE_NAMES[s]} mid', fontsize=7)
-        axes[0, j].set_title(element_names[e].replace(' about ', '\nabout '), fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+def image_rows(path: str, rows: list, column_titles: list, spatial_ndim: int,
+               title: str = ''):
+    """Draw labelled rows of panels under titled columns and save them to ``path``.
+
+    ``rows``: ``[(row_label, images), ...]`` with ``images`` ``(n_columns, *spatial, C)``
+    (in [-1, 1]; ``C == 1`` grey, ``C == 3`` RGB) or latent norms ``(n_columns, *spatial)``
+    (per-row scale ``[0, max]``); ``spatial`` has ``spatial_ndim`` axes (2 or 3; a row of
+    volumes is drawn as three rows of mid-slices). ``column_titles``: ``n_columns`` strings,
+    wrapped at 14 characters. Returns the (closed) matplotlib Figure."""
+    return _save(_figure(rows, column_titles, spatial_ndim, title), path)
+
+
+def orbit_figure(path: str, targets: np.ndarray, predictions: np.ndarray,
+                 element_names: list, spatial_ndim: int = 2, title: str = ''):
+    """The orbit of a few images under the group: for each image ``n`` two rows, the true
+    ``T_g x_n`` and the prediction ``D(z_i + Phi_g z_v)``, one column per element ``g``.
+    ``targets``, ``predictions``: ``(n_elements, n_images, *spatial, C)``; volumes
+    (``spatial_ndim == 3``) as mid-slices. Returns the (closed) Figure."""
+    rows = []
+    for n in range(np.shape(targets)[1]):
+        rows += [(f'#{n} true T_g x', targets[:, n]), (f'#{n} predicted', predictions[:, n])]
+    return image_rows(path, rows, [f'g = {name}' for name in element_names], spatial_ndim,
+                      title)
+
+
+def transform_grid(path: str, arrays: dict, element_names: list):
+    """One column per (test image, group element), one row per entry of ``arrays``: input /
+    target / prediction / |z| / |Phi_g z_v| / |z_i|. ``arrays``: ``{row: (n_elements,
+    n_images, *spatial, C)}`` for 'input', 'target', 'prediction' and ``(n_elements,
+    n_images, *latent_spatial)`` for the latent norms 'z', 'z_v', 'z_i'. Volumes (``input``
+    of ndim 6) show at most 4 elements spread over all, as mid-slices, without |z|.
+    Returns the (closed) Figure."""
+    volume = is_volume_grid(arrays)
+    names = [r for r in ROW_TITLES if r in arrays and not (volume and r == 'z')]
+    num_elements, num_images = np.shape(arrays['input'])[:2]
+    shown = spread(num_elements, MAX_VOLUME_ELEMENTS) if volume else range(num_elements)
+    columns = [(n, e) for n in range(num_images) for e in shown]
+    rows = [(ROW_TITLES[r], [arrays[r][e, n] for n, e in columns]) for r in names]
+    return image_rows(path, rows, [f'#{n} g={element_names[e]}' for n, e in columns],
+                      np.ndim(arrays['input']) - 3)
+
+
+def swap_test_grid(path: str, arrays: dict, element_names: list):
+    """The swap test (``gla/swap.py``): one column per (element, pair), rows A / B / swapped
+    decoding / the ideal result; ``arrays``: ``{row: (n_elements, n_pairs, H, W, C)}`` for
+    rows 'x_a', 'x_b', 'swapped', 'reference'. Returns the (closed) Figure."""
+    names = [r for r in SWAP_ROWS if r in arrays]
+    num_elements, num_pairs = np.shape(arrays[names[0]])[:2]
+    columns = [(e, n) for e in range(num_elements) for n in range(num_pairs)]
+    rows = [(SWAP_ROWS[r], [arrays[r][e, n] for e, n in columns]) for r in names]
+    return image_rows(path, rows, [f'pair {n} g={element_names[e]}' for e, n in columns],
+                      np.ndim(arrays[names[0]]) - 3)
+
+
+def swap_grid(path: str, images_a: np.ndarray, images_b: np.ndarray, swapped: np.ndarray,
+              spatial_ndim: int = 2):
+    """``swapped[i, j] = D(z_i(A_i) + Phi_g z_v(B_j))``: row ``i`` keeps the invariant part
+    of image ``A_i`` (left column), column ``j`` takes the variant part of image ``B_j`` (top
+    row). ``images_a``: ``(n, *spatial, C)``, ``images_b``: ``(m, *spatial, C)``,
+    ``swapped``: ``(n, m, *spatial, C)``; volumes as their middle slice (:func:`mid_slice`).
+    Returns the (closed) Figure."""
+    def middle(images):
+        return [mid_slice(a, spatial_ndim) for a in images]
+
+    a, b = middle(images_a), middle(images_b)
+    rows = [('', [np.zeros_like(a[0])] + b)]  # the top-left cell is a legend, not an image
+    rows += [(f'A{i}', [a[i]] + middle(swapped[i])) for i in range(len(a))]
+    fig = _figure(rows, [''] + [f'B{j}' for j in range(len(b))], 2)
+    corner = fig.axes[0]
+    corner.clear()
+    corner.axis('off')
+    corner.text(0.5, 0.5, 'z_i from A (rows)\nz_v from B (cols)', ha='center', va='center',
+                fontsize=6, transform=corner.transAxes)
+    return _save(fig, path)
 
 
 def read_metrics(path: str) -> list:
+    """The rows of a ``metrics.jsonl`` (one JSON object a line); ``[]`` if it is missing."""
     if not os.path.exists(path):
         return []
     with open(path) as f:
@@ -185,100 +240,6 @@ def loss_curves(path: str, rows: list) -> None:
     plt.close(fig)
 
 
-def mid_slice(a: np.ndarray, spatial_ndim: int) -> np.ndarray:
-    """``(*spatial, ...)`` -> the middle 2D slice ``(H, W, ...)``: index ``n // 2`` of each
-    spatial axis before the last two (a 3D volume ``(D, H, W, C)`` -> ``(H, W, C)`` at
-    depth ``D // 2``). The report's figures use it so they draw 2D and 3D runs alike."""
-    a = np.asarray(a)
-    for _ in range(spatial_ndim - 2):
-        a = a[a.shape[0] // 2]
-    return a
-
-
-def _display(a: np.ndarray, spatial_ndim: int) -> np.ndarray:
-    """An image ``(*spatial, C)`` -> what ``imshow`` takes: its middle 2D slice, ``(H, W)``
-    for one channel (or any count but three: channel 0), ``(H, W, 3)`` for RGB."""
-    a = mid_slice(a, spatial_ndim)
-    return a if a.shape[-1] == 3 else a[..., 0]
-
-
-def _show(ax, img: np.ndarray) -> None:
-    """An image in [-1, 1] (from :func:`_display`), grey or RGB, without ticks."""
-    if img.ndim == 3:
-        ax.imshow(np.clip((img + 1) / 2, 0, 1))
-    else:
-        ax.imshow(img, cmap='gray', vmin=-1.0, vmax=1.0)
-    ax.set_xticks([])
-    ax.set_yticks([])
-
-
-def orbit_figure(path: str, targets: np.ndarray, predictions: np.ndarray,
-                 element_names: list, spatial_ndim: int = 2) -> None:
-    """The orbit of a few images under the group: for each image ``n`` two rows, the true
-    ``T_g x_n`` and the prediction ``D(z_i + Phi_g z_v)``, one column per element ``g``.
-    ``targets``, ``predictions``: ``(n_elements, n_images, *spatial, C)``."""
-    num_elements, num_images = targets.shape[:2]
-    fig, axes = plt.subplots(2 * num_images, num_elements,
-                             figsize=(1.2 * num_elements + 0.9, 1.2 * 2 * num_images),
-                             squeeze=False)
-    for n in range(num_images):
-        for k, (rows, label) in enumerate(((targets, 'true'), (predictions, 'predicted'))):
-            for e in range(num_elements):
-                ax = axes[2 * n + k, e]
-                _show(ax, _display(rows[e, n], spatial_ndim))
-                if n == 0 and k == 0:  # long names (3D axes) wrap onto lines
-                    ax.set_title('\n'.join(textwrap.wrap(f'g = {element_names[e]}', 14)),
-                                 fontsize=7)
-                if e == 0:
-                    ax.set_ylabel(f'#{n} {label}', fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def image_rows(path: str, rows: list, column_names: list, title: str = '') -> None:
-    """Rows of images ``[(row title, (n, H, W[, C])), ...]``, one column per name (orbits)."""
-    cols = len(column_names)
-    fig, axes = plt.subplots(len(rows), cols, figsize=(0.9 * cols, 1.0 * len(rows) + 0.4),
-                             squeeze=False)
-    for r, (name, images) in enumerate(rows):
-        for c in range(cols):
-            _show(axes[r, c], _display(images[c], 2))
-            if r == 0:
-                axes[r, c].set_title(column_names[c], fontsize=6)
-        axes[r, 0].set_ylabel(name, fontsize=6)
-    if title:
-        fig.suptitle(title, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def swap_grid(path: str, images_a: np.ndarray, images_b: np.ndarray, swapped: np.ndarray,
-              spatial_ndim: int = 2) -> None:
-    """``swapped[i, j] = D(z_i(A_i) + z_v(B_j))``: row ``i`` keeps the invariant part of image
-    ``A_i`` (left column), column ``j`` takes the variant part of image ``B_j`` (top row).
-    ``images_a``: ``(n, *spatial, C)``, ``images_b``: ``(m, *spatial, C)``, ``swapped``:
-    ``(n, m, *spatial, C)``."""
-    n, m = len(images_a), len(images_b)
-    fig, axes = plt.subplots(n + 1, m + 1, figsize=(1.2 * (m + 1), 1.2 * (n + 1)),
-                             squeeze=False)
-    axes[0, 0].axis('off')
-    axes[0, 0].text(0.5, 0.5, 'z_i from A (rows)\nz_v from B (cols)', ha='center',
-                    va='center', fontsize=6, transform=axes[0, 0].transAxes)
-    for j in range(m):
-        _show(axes[0, j + 1], _display(images_b[j], spatial_ndim))
-        axes[0, j + 1].set_title(f'B{j}', fontsize=8)
-    for i in range(n):
-        _show(axes[i + 1, 0], _display(images_a[i], spatial_ndim))
-        axes[i + 1, 0].set_ylabel(f'A{i}', fontsize=8)
-        for j in range(m):
-            _show(axes[i + 1, j + 1], _display(swapped[i, j], spatial_ndim))
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def mask_figure(path: str, mask: np.ndarray, logits=None, tau: float = 0.5) -> None:
     """The ALD mask: one bar per latent channel, its logit ``alpha`` (or, for a fixed mask,
     its 0/1 value), variant channels in orange, invariant in blue; the dashed line is the
@@ -296,36 +257,6 @@ def mask_figure(path: str, mask: np.ndarray, logits=None, tau: float = 0.5) -> N
     ax.set_xlabel('latent channel')
     ax.set_xlim(-0.7, len(mask) - 0.3)
     ax.set_title(f'variant channels (orange): {int(mask.sum())} of {len(mask)}', fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-SWAP_ROWS = {
-    'x_a': 'A (z_i from)',
-    'x_b': 'B (z_v from)',
-    'swapped': 'D(z_i(A)+Phi_g z_v(B))',
-    'reference': 'ideal: A block, T_g B digit',
-}
-
-
-def swap_test_grid(path: str, arrays: dict, element_names: list) -> None:
-    """The swap test (``gla/swap.py``): one column per (pair, element), rows A / B / swapped
-    decoding / the ideal result (``{row: (n_elements, n_pairs, H, W[, C])}``)."""
-    rows = [r for r in SWAP_ROWS if r in arrays]
-    num_elements, num_pairs = arrays[rows[0]].shape[:2]
-    cols = num_elements * num_pairs
-    fig, axes = plt.subplots(len(rows), cols, figsize=(1.1 * cols, 1.25 * len(rows)),
-                             squeeze=False)
-    for r, row in enumerate(rows):
-        for e in range(num_elements):
-            for n in range(num_pairs):
-                ax = axes[r, e * num_pairs + n]
-                _show(ax, _display(arrays[row][e, n], 2))
-                if r == 0:
-                    ax.set_title(f'pair {n} g={element_names[e]}', fontsize=7)
-                if e == 0 and n == 0:
-                    ax.set_ylabel(SWAP_ROWS[row], fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -21,10 +21,11 @@ import ml_collections
 import numpy as np
 
 from gla import checkpointing
+from gla import groups
 from gla import models
 from gla import parallel
 from gla import state as state_lib
-from gla import groups
+from gla import workdir as workdir_lib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +54,8 @@ class Run:
             'combine': apply(model.combine),
             'decode': apply(model.decode),
             'transform': apply(model.__call__),
+            'forward': apply(model.forward),
+            'swap': apply(model.swap),
             'mask': apply(model.variant_mask),
         }
 
@@ -143,12 +146,26 @@ class Run:
         x = self._check_images(x)
         return self._fns['transform'](x, self._batch_elements(g, x.shape[0]))
 
+    def forward(self, x, g) -> models.Parts:
+        """Every part of the forward path (``z``, ``z_v``, ``z_i``, ``acted``,
+        ``invariant_map``, ``prediction``) for images ``x`` and elements ``g`` (or one for
+        all): the computation behind the loss, evaluation and figures."""
+        x = self._check_images(x)
+        return self._fns['forward'](x, self._batch_elements(g, x.shape[0]))
+
+    def swap(self, x_a, x_b, g):
+        """``D(combine(Phi_g z_v(x_b), z_i(x_a)))``: A's invariant part with B's variant part
+        acted on by ``g`` (the identity for a plain swap); ``x_a``, ``x_b`` ``(B, *spatial,
+        C)``."""
+        x_a, x_b = self._check_images(x_a, 'x_a'), self._check_images(x_b, 'x_b')
+        return self._fns['swap'](x_a, x_b, self._batch_elements(g, x_a.shape[0]))
+
     def orbit(self, x) -> np.ndarray:
         """The predicted orbit of ``x`` ``(B, *spatial, C)``: ``(E, B, *spatial, C)``, one row
         per element of :attr:`eval_elements` (C4: 0°, 90°, 180°, 270° CCW)."""
         x = self._check_images(x)
         elements = self.eval_elements
-        num = len(jax.tree.leaves(elements)[0])
+        num = groups.base.num_elements(elements)
         return np.stack([
             np.asarray(self.transform(x, jax.tree.map(lambda a: a[e], elements)))
             for e in range(num)])
@@ -170,7 +187,7 @@ def load_run(workdir: str, which: str = checkpointing.BEST, step: Optional[int] 
     """
     if which not in (checkpointing.BEST, checkpointing.LATEST):
         raise ValueError(f"which={which!r}: pass 'best' (lowest validation loss) or 'latest'")
-    config = checkpointing.read_config(workdir)
+    config = workdir_lib.read_config(workdir)
     ckpts = checkpointing.RunCheckpoints(workdir, create=False)
     step = ckpts.latest_step(which) if step is None else step
     if step is None:

@@ -19,7 +19,7 @@ def make_optimizer(config: ml_collections.ConfigDict,
     """Adam with step size ``config.optimizer.learning_rate``: constant (the paper), or with
     ``config.optimizer.schedule = 'cosine'`` decayed along a half cosine to 0 at
     ``total_steps`` (the run's epochs times steps per epoch)."""
-    schedule = config.optimizer.get('schedule', 'constant')
+    schedule = config.optimizer.schedule
     if schedule == 'constant':
         return optax.adam(config.optimizer.learning_rate)
     if schedule == 'cosine':

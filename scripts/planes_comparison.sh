@@ -25,4 +25,4 @@ for seed in 0 1 2; do
     echo "$(date -u +%H:%M:%S) done $action seed $seed"
   done
 done
-python -m gla.planes_eval "$ROOT"/*/seed*/ | tee "$ROOT/table.md"
+python -m gla.settings.planes.evaluate "$ROOT"/*/seed*/ | tee "$ROOT/table.md"

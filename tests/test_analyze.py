@@ -97,8 +97,8 @@ def test_mid_slice_of_volumes_and_spread_of_elements():
     np.testing.assert_array_equal(plots.mid_slice(volume, 3), volume[2])
     np.testing.assert_array_equal(plots.mid_slice(volume[..., 0], 3), volume[2, ..., 0])
     np.testing.assert_array_equal(plots.mid_slice(volume[0], 2), volume[0])
-    assert analyze.spread(4, 6).tolist() == [0, 1, 2, 3]
-    assert analyze.spread(24, 6).tolist() == [0, 4, 8, 12, 16, 20]
+    assert plots.spread(4, 6).tolist() == [0, 1, 2, 3]
+    assert plots.spread(24, 6).tolist() == [0, 4, 8, 12, 16, 20]
 
 
 def test_missing_run_is_a_clear_error(tmp_path):

@@ -106,7 +106,7 @@ def test_bad_npz_gets_a_clear_error_naming_the_file(tmp_path, case):
 
 
 def test_unknown_source_names_the_choices():
-    with pytest.raises(sources.DataError, match="must be one of \\['bundled', 'npz', 'tfds'"):
+    with pytest.raises(sources.DataError, match="must be one of \\['bundled', 'npz', 'phantom', 'planes', 'tfds'"):
         sources.load_dataset(data_config(source='mnist'))
 
 

@@ -7,6 +7,8 @@ import jax
 import numpy as np
 import pytest
 
+from gla import config_checks
+from gla import metrics_log
 from gla import train
 
 
@@ -39,10 +41,10 @@ def test_fused_steps_equal_single_steps(tiny_config, tmp_path):
 def test_unstack_rows_keeps_step_order():
     host = [{'loss': np.float32(1.0)}, {'loss': np.array([2.0, 3.0], np.float32)},
             {'loss': np.float32(4.0)}]
-    assert [r['loss'] for r in train._unstack_rows(host)] == [1.0, 2.0, 3.0, 4.0]
+    assert [r['loss'] for r in metrics_log.unstack_rows(host)] == [1.0, 2.0, 3.0, 4.0]
 
 
 def test_non_positive_steps_per_dispatch_is_refused(tiny_config):
     tiny_config.steps_per_dispatch = 0
     with pytest.raises(ValueError, match='steps_per_dispatch=0 must be > 0'):
-        train.validate_config(tiny_config)
+        config_checks.validate_config(tiny_config)

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from gla import latent_actions
 from gla import groups
 from gla.groups import c4
 
@@ -64,12 +65,12 @@ def test_unknown_group_and_action_name_the_choices():
     with pytest.raises(ValueError, match="config.group.name must be one of.*c4"):
         groups.get_group('c5')
     with pytest.raises(ValueError, match='latent_action'):
-        groups.make_latent_action('spin', c4.make_group())
+        latent_actions.make_latent_action('spin', c4.make_group())
 
 
 # --- arbitrary-angle resampling and the learned channel representation -------------------
 
-from gla.groups import channel_rotation
+from gla.latent_actions import channel_rotation
 from gla.groups import resample
 
 
@@ -114,7 +115,7 @@ def test_channel_rotation_is_an_exact_homomorphism():
 
 
 def test_grid_and_learned_channels_action_obeys_c4_law_with_integer_frequencies(group):
-    action = groups.make_latent_action('grid_and_learned_channels', group)
+    action = latent_actions.make_latent_action('grid_and_learned_channels', group)
     z = jax.random.normal(jax.random.key(2), (4, 5, 5, 6))
     g, h = jnp.array([1, 2, 3, 3], jnp.int32), jnp.array([3, 1, 1, 2], jnp.int32)
     variables = action.init(jax.random.key(0), g, z)
@@ -128,4 +129,4 @@ def test_grid_and_learned_channels_action_obeys_c4_law_with_integer_frequencies(
 def test_learned_channel_action_needs_an_angle():
     no_angle = c4.make_group().__class__(**{**c4.make_group().__dict__, 'angle': None})
     with pytest.raises(ValueError, match='needs a group of rotations'):
-        groups.make_latent_action('learned_channels', no_angle)
+        latent_actions.make_latent_action('learned_channels', no_angle)

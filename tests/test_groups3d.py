@@ -9,6 +9,7 @@ import ml_collections
 import numpy as np
 import pytest
 
+from gla import latent_actions
 from gla import groups
 from gla.groups import cube
 from gla.groups import resample3d
@@ -94,7 +95,7 @@ def test_image_and_latent_actions_agree_through_a_stride_2_pooling(cube_group):
     g = jnp.arange(24, dtype=jnp.int32)
     np.testing.assert_allclose(pool(cube_group.act(g, x)), cube_group.act(g, pool(x)),
                                atol=1e-6)
-    latent_action = groups.make_latent_action('grid', cube_group)
+    latent_action = latent_actions.make_latent_action('grid', cube_group)
     z = pool(x)
     np.testing.assert_array_equal(latent_action.apply({}, g, z), cube_group.act(g, z))
 

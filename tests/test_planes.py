@@ -11,17 +11,18 @@ import pytest
 
 from conftest import run_python
 from gla import groups
-from gla import pairs
-from gla import planes_eval
-from gla.data import planes
+from gla.settings.planes import evaluate as planes_evaluate
+from gla.settings.planes import data as planes_data
+from gla.settings.planes import render
 from gla.data import sources
-from gla.groups import latent_actions
-from gla.groups import yaw_actions
+from gla import latent_actions
+from gla.latent_actions import channel_rotation
+from gla.latent_actions import volumetric
 
 
 @pytest.fixture(scope='module')
 def rendered():
-    return planes.render_planes(3, num_views=8, size=32, seed=5)
+    return render.render_planes(3, num_views=8, size=32, seed=5)
 
 
 def test_render_shapes_ranges_and_labels(rendered):
@@ -29,7 +30,7 @@ def test_render_shapes_ranges_and_labels(rendered):
     assert rendered['images'].dtype == np.uint8
     assert rendered['sky'].shape == (3, 32, 32, 3)
     assert rendered['labels'].dtype == np.int32
-    assert set(rendered['labels']) <= set(range(len(planes.COLOURS)))
+    assert set(rendered['labels']) <= set(range(len(render.COLOURS)))
     covered = rendered['plane_mask'].mean(axis=(2, 3))  # (N, V) share of plane pixels
     assert covered.min() > 0.005 and covered.max() < 0.6  # a plane in every view, sky around
     # The views differ (the plane turns) ...
@@ -44,37 +45,37 @@ def test_background_is_identical_in_every_view(rendered):
 
 
 def test_render_is_deterministic_and_per_object(rendered):
-    again = planes.render_planes(3, num_views=8, size=32, seed=5, chunk=2)
+    again = render.render_planes(3, num_views=8, size=32, seed=5, chunk=2)
     for key in rendered:
         np.testing.assert_array_equal(again[key], rendered[key])
-    prefix = planes.render_planes(2, num_views=8, size=32, seed=5)
+    prefix = render.render_planes(2, num_views=8, size=32, seed=5)
     np.testing.assert_array_equal(prefix['images'], rendered['images'][:2])
-    other = planes.render_planes(2, num_views=8, size=32, seed=6)
+    other = render.render_planes(2, num_views=8, size=32, seed=6)
     assert not np.array_equal(other['images'], rendered['images'][:2])
 
 
 def test_views_are_exact_yaw_steps(rendered):
     # 90° is view 2 of 8 and view 1 of 4: the same rendering, bit for bit.
-    four = planes.render_planes(3, num_views=4, size=32, seed=5)
+    four = render.render_planes(3, num_views=4, size=32, seed=5)
     np.testing.assert_array_equal(four['images'], rendered['images'][:, ::2])
 
 
 def test_cache_roundtrip_and_broken_file(tmp_path):
-    first = planes.load_or_render(str(tmp_path), 2, num_views=4, size=16, seed=1)
-    path = planes.cache_path(str(tmp_path), 2, 4, 16, 1)
+    first = render.load_or_render(str(tmp_path), 2, num_views=4, size=16, seed=1)
+    path = render.cache_path(str(tmp_path), 2, 4, 16, 1)
     assert os.path.isfile(path)
-    second = planes.load_or_render(str(tmp_path), 2, num_views=4, size=16, seed=1)
+    second = render.load_or_render(str(tmp_path), 2, num_views=4, size=16, seed=1)
     for key in first:
         np.testing.assert_array_equal(first[key], second[key])
     with open(path, 'wb') as f:
         f.write(b'not an npz')
-    third = planes.load_or_render(str(tmp_path), 2, num_views=4, size=16, seed=1)
+    third = render.load_or_render(str(tmp_path), 2, num_views=4, size=16, seed=1)
     np.testing.assert_array_equal(third['images'], first['images'])
 
 
 def _planes_data_config(tmp_path):
-    from configs import planes_test
-    config = planes_test.get_config()
+    from configs import test_planes
+    config = test_planes.get_config()
     config.data.planes.cache_dir = str(tmp_path)
     return config
 
@@ -89,11 +90,11 @@ def test_planes_source_splits_by_object(tmp_path):
         p.num_train, p.num_val, p.num_test]
     assert dataset.train.images.dtype == np.float32
     assert dataset.train.images.min() >= -1 and dataset.train.images.max() <= 1
-    raw = planes.load_or_render(str(tmp_path), p.num_train + p.num_val + p.num_test,
+    raw = render.load_or_render(str(tmp_path), p.num_train + p.num_val + p.num_test,
                                 p.num_views, p.image_size, p.seed)
     np.testing.assert_array_equal(dataset.test.labels, raw['labels'][-p.num_test:])
     # The skies the swap test draws again equal the cached ones.
-    np.testing.assert_allclose(planes_eval.test_skies(config, 3),
+    np.testing.assert_allclose(planes_evaluate.test_skies(config, 3),
                                raw['sky'][p.num_train + p.num_val:][:3] / 127.5 - 1.0,
                                atol=1e-6)
 
@@ -145,7 +146,7 @@ def test_learned_integer_channels_c24_laws_and_period():
 
 
 def test_integer_frequencies_round_forward_and_pass_gradients():
-    module = yaw_actions.IntegerChannelRotation(groups.get_group('yaw24').angle)
+    module = channel_rotation.IntegerChannelRotation(groups.get_group('yaw24').angle)
     z = jnp.ones((1, 1, 1, 4))
     g = jnp.array([1], jnp.int32)
     a = module.apply({'params': {'frequencies': jnp.array([1.3, 2.0])}}, g, z)
@@ -160,7 +161,7 @@ def test_volumetric_turns_about_the_vertical_axis():
     # One hot voxel at row 2, column 1, depth 0 (8 x 8 grid, 16 channels = depth 8 x 2).
     z = np.zeros((1, 8, 8, 16), np.float32)
     z[0, 2, 1, 0 * 2 + 1] = 1.0
-    out = np.asarray(yaw_actions.rotate_volume_about_vertical(jnp.array([np.pi / 2]),
+    out = np.asarray(volumetric.rotate_volume_about_vertical(jnp.array([np.pi / 2]),
                                                               jnp.asarray(z), True))
     volume = out.reshape(8, 8, 8, 2)
     (row, col, depth, feature), = np.argwhere(volume != 0)
@@ -170,7 +171,7 @@ def test_volumetric_turns_about_the_vertical_axis():
     assert (row, feature) == (2, 1)
     assert (col, depth) == tuple(np.argwhere(np.rot90(plane, 1))[0])
     # The bilinear path (15° steps) agrees with the exact one at 90°.
-    bilinear = yaw_actions.rotate_volume_about_vertical(jnp.array([np.pi / 2]),
+    bilinear = volumetric.rotate_volume_about_vertical(jnp.array([np.pi / 2]),
                                                         jnp.asarray(z), False)
     np.testing.assert_allclose(bilinear, out, atol=1e-5)
 
@@ -192,7 +193,7 @@ def test_resampled_c24_identity_exact_and_six_steps_near_quarter_turn(name):
 
 def test_volumetric_rejects_channels_not_divisible_by_width():
     with pytest.raises(ValueError, match='multiple of 8'):
-        yaw_actions.rotate_volume_about_vertical(jnp.zeros(1), jnp.zeros((1, 8, 8, 12)))
+        volumetric.rotate_volume_about_vertical(jnp.zeros(1), jnp.zeros((1, 8, 8, 12)))
 
 
 def test_grid_action_with_yaw_is_a_clear_error():
@@ -209,13 +210,13 @@ def test_view_pairs_pick_views_k0_and_k0_plus_g():
     images = np.broadcast_to(images[:, :, None, None, None], (5, num_views, 4, 4, 3))
     g = jnp.array([0, 1, 2, 3, 1], jnp.int32)
     for order, stride in ((8, 1), (4, 2)):
-        x, target = pairs.view_pairs(num_views, order)(jax.random.key(0), jnp.asarray(images),
+        x, target = planes_data.view_pairs(num_views, order)(jax.random.key(0), jnp.asarray(images),
                                                        g)
         k0 = np.asarray(x)[:, 0, 0, 0] - 10 * np.arange(5)
         k1 = np.asarray(target)[:, 0, 0, 0] - 10 * np.arange(5)
         np.testing.assert_array_equal(k1, (k0 + stride * np.asarray(g)) % num_views)
     with pytest.raises(ValueError, match='multiple of'):
-        pairs.view_pairs(num_views, 3)
+        planes_data.view_pairs(num_views, 3)
 
 
 def test_tabulate_rows_and_means(tmp_path):
@@ -233,14 +234,14 @@ def test_tabulate_rows_and_means(tmp_path):
                                 'plane_region_mse_vs_B': 0.2},
             'linear_probe': {'z_i': {'transformed': 0.9}}}))
         dirs.append(str(d))
-    table = planes_eval.tabulate(dirs).splitlines()
+    table = planes_evaluate.tabulate(dirs).splitlines()
     assert table[2].startswith('| volumetric | 0 | 20 |')
     assert '21 ± 1.4' in table[-1]
 
 
 def test_tiny_planes_run_end_to_end(tmp_path):
     workdir = str(tmp_path / 'run')
-    run_python(['launch.py', '--config', 'configs/planes_test.py', '--workdir', workdir])
+    run_python(['launch.py', '--config', 'configs/test_planes.py', '--workdir', workdir])
     with open(os.path.join(workdir, 'eval.json')) as f:
         results = json.load(f)
     assert results['group_elements'] == ['0°', '90°', '180°', '270°']
@@ -257,6 +258,6 @@ def test_reference_psnr_known_answer():
     # Two views, +1 and -1 everywhere, sky 0: copying the input misses by 2 (0 dB), the
     # sky alone by 1 (10 log10 4 = 6.02 dB).
     images = np.stack([np.ones((1, 2, 2, 1)), -np.ones((1, 2, 2, 1))], axis=1)
-    ref = planes_eval.reference_psnr(images, np.zeros((1, 2, 2, 1)), order=2)
+    ref = planes_evaluate.reference_psnr(images, np.zeros((1, 2, 2, 1)), order=2)
     np.testing.assert_allclose(ref['copy_input'], 0.0, atol=1e-9)
     np.testing.assert_allclose(ref['sky_only'], 10 * np.log10(4.0), atol=1e-9)

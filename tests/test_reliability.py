@@ -25,7 +25,10 @@ from conftest import REPO, run_python
 from configs import test as test_config
 from gla import checkpointing
 from gla import groups
-from gla import reliability
+from gla import config_checks
+from gla import errors
+from gla import stopping
+from gla import workdir as workdir_lib
 from gla import train
 from gla.data import sources
 from gla.groups import base
@@ -139,7 +142,7 @@ def test_sigkill_three_times_once_mid_save_equals_uninterrupted(uninterrupted, t
     latest = os.path.join(workdir, 'checkpoints', 'latest')
     # 1. Killed inside the save of step 8: orbax's temporary directory is on disk, the
     #    step is not finalised.
-    proc = _launch(workdir, **{reliability.KILL_ENV: 'save_latest@8'})
+    proc = _launch(workdir, **{stopping.KILL_ENV: 'save_latest@8'})
     assert proc.wait() == -signal.SIGKILL
     assert any(n.startswith('8.orbax-checkpoint-tmp') for n in os.listdir(latest))
     assert _steps(workdir) == []
@@ -179,14 +182,14 @@ def test_sigterm_checkpoints_the_current_step_and_resumes_exactly(uninterrupted,
 
 def test_ctrl_c_sets_the_stop_flag_a_second_one_aborts():
     previous = signal.getsignal(signal.SIGINT)
-    with reliability.StopSignals() as stop:
+    with stopping.StopSignals() as stop:
         assert not stop.requested
         os.kill(os.getpid(), signal.SIGINT)
         assert stop.requested and stop.signum == signal.SIGINT
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGTERM)
     assert signal.getsignal(signal.SIGINT) is previous
-    err = reliability.StopRequested(12, signal.SIGINT, '/w')
+    err = stopping.StopRequested(12, signal.SIGINT, '/w')
     assert err.exit_code == 130 and 'at step 12' in str(err) and '/w' in str(err)
 
 
@@ -213,7 +216,7 @@ def test_damaged_latest_step_falls_back_to_the_newest_intact(uninterrupted, fini
     victim = _damage(finished_copy, 'latest', 24, 'truncated')
     caplog.set_level('WARNING')
     summary = train.train(_config(), finished_copy)
-    reliability.unlock_workdir(finished_copy)
+    workdir_lib.unlock_workdir(finished_copy)
     assert summary['final_step'] == 24
     said = caplog.text
     assert 'checkpoint step 24 in' in said and 'falling back to step 16' in said
@@ -235,7 +238,7 @@ def _abstract_state(workdir):
     import functools
     import jax
     from gla import models, parallel, state as state_lib
-    config = checkpointing.read_config(workdir)
+    config = workdir_lib.read_config(workdir)
     group = groups.get_group(config.group.name)
     model = models.build_model(config, group, 1)
     abstract = jax.eval_shape(functools.partial(state_lib.create_train_state, config, model,
@@ -274,7 +277,7 @@ def test_no_intact_step_stops_naming_the_directory_and_moves_nothing(finished_co
         _damage(finished_copy, 'latest', step, 'truncated')
     before = _snapshot(finished_copy)
     ckpts = checkpointing.RunCheckpoints(finished_copy)
-    with pytest.raises(checkpointing.CheckpointError,
+    with pytest.raises(errors.CheckpointError,
                        match='no intact checkpoint in .*checkpoints/latest') as info:
         ckpts.restore_intact('latest', _abstract_state(finished_copy))
     ckpts.close()
@@ -310,8 +313,11 @@ def test_non_finite_gradient_stops_at_its_step_without_a_checkpoint(finished_cop
 
 _HOLDER = '''
 import sys, time
-from gla import reliability
-reliability.lock_workdir(sys.argv[1])
+from gla import config_checks
+from gla import errors
+from gla import stopping
+from gla import workdir as workdir_lib
+workdir_lib.lock_workdir(sys.argv[1])
 print('locked', flush=True)
 time.sleep(300)
 '''
@@ -324,7 +330,7 @@ def test_second_run_in_a_workdir_is_refused_naming_the_first(tmp_path):
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == 'locked'
-        with pytest.raises(reliability.WorkdirBusyError,
+        with pytest.raises(errors.WorkdirBusyError,
                            match=f'in use by another run \\(pid {holder.pid} on host '):
             train.train(_config(), workdir)
         assert os.listdir(workdir) == ['.lock']  # the refused run wrote nothing
@@ -332,10 +338,10 @@ def test_second_run_in_a_workdir_is_refused_naming_the_first(tmp_path):
         holder.send_signal(signal.SIGKILL)
         holder.wait()
     # A killed holder leaves no stale lock: the kernel released it.
-    reliability.lock_workdir(workdir)
+    workdir_lib.lock_workdir(workdir)
     with open(os.path.join(workdir, '.lock')) as f:
         assert f'pid {os.getpid()}' in f.read()
-    reliability.unlock_workdir(workdir)
+    workdir_lib.unlock_workdir(workdir)
 
 
 def test_same_config_and_seed_twice_are_bit_identical(uninterrupted, tmp_path):
@@ -386,7 +392,7 @@ def test_bad_config_is_refused_before_the_workdir_exists(tmp_path, case):
 
 def test_bad_config_leaves_an_existing_run_as_it_was(finished_copy):
     before = _snapshot(finished_copy)
-    with pytest.raises(reliability.ConfigError, match='mask.tau'):
+    with pytest.raises(errors.ConfigError, match='mask.tau'):
         train.train(_config(**{'mask.tau': 2.0}), finished_copy)
     assert _snapshot(finished_copy) == before
 
@@ -440,7 +446,7 @@ def test_bad_data_file_is_refused_before_the_workdir_exists(tmp_path, case):
 
 def test_resume_with_other_shapes_names_the_fields_and_changes_nothing(finished_copy):
     before = _snapshot(finished_copy)
-    with pytest.raises(reliability.ConfigMismatchError) as info:
+    with pytest.raises(errors.ConfigMismatchError) as info:
         train.train(_config(**{'model.encoder_features': (8, 32), 'mask.kind': 'manual'}),
                     finished_copy)
     message = str(info.value)
@@ -453,14 +459,14 @@ def test_resume_with_other_shapes_names_the_fields_and_changes_nothing(finished_
 def test_checkpoints_without_config_json_are_refused_and_kept(finished_copy):
     os.remove(os.path.join(finished_copy, 'config.json'))
     before = _snapshot(finished_copy)
-    with pytest.raises(reliability.ConfigMismatchError, match='holds checkpoints but no '
+    with pytest.raises(errors.ConfigMismatchError, match='holds checkpoints but no '
                        'config.json'):
         train.train(_config(), finished_copy)
     assert _snapshot(finished_copy) == before
 
 
 def test_missing_parent_workdir_is_refused(tmp_path):
-    with pytest.raises(reliability.WorkdirError, match='does not exist; create it first'):
+    with pytest.raises(errors.WorkdirError, match='does not exist; create it first'):
         train.train(_config(), str(tmp_path / 'no' / 'such' / 'w'))
     assert not os.path.exists(tmp_path / 'no')
 
@@ -473,7 +479,7 @@ def test_read_only_parent_workdir_is_refused(tmp_path):
         os.makedirs(parent)
         os.chmod(parent, 0o555)
     workdir = os.path.join(parent, 'gla_run')
-    with pytest.raises(reliability.WorkdirError, match='is not writable'):
+    with pytest.raises(errors.WorkdirError, match='is not writable'):
         train.train(_config(), workdir)
     assert not os.path.exists(workdir)
 
@@ -481,7 +487,7 @@ def test_read_only_parent_workdir_is_refused(tmp_path):
 def test_workdir_that_is_a_file_is_refused(tmp_path):
     path = tmp_path / 'file'
     path.write_text('x')
-    with pytest.raises(reliability.WorkdirError, match='is a file, not a directory'):
+    with pytest.raises(errors.WorkdirError, match='is a file, not a directory'):
         train.train(_config(), str(path))
 
 

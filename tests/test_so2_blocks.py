@@ -10,13 +10,14 @@ import ml_collections
 import numpy as np
 import pytest
 
-from gla import blocks
+from gla.settings.blocked import blocks
+from gla import latent_actions
 from gla import compare
 from gla import groups
 from gla import pairs
-from gla import swap
+from gla.settings.blocked import swap_test
 from gla.groups import c4
-from gla.groups import channel_rotation
+from gla.latent_actions import channel_rotation
 
 
 @pytest.fixture
@@ -96,7 +97,7 @@ def test_group_from_config_reads_the_group_options():
 def test_learned_channel_part_is_an_exact_so2_homomorphism(so2):
     # Action (b) = channel rotation after the resampled grid rotation. Its channel part
     # composes to float precision for any real angles and learned (non-integer) frequencies.
-    action = groups.make_latent_action('learned_channels', so2)
+    action = latent_actions.make_latent_action('learned_channels', so2)
     z = jax.random.normal(jax.random.key(3), (3, 7, 7, 8))
     g, h = jnp.array([0.3, 2.0, 5.5]), jnp.array([1.1, -0.7, 4.0])
     variables = action.init(jax.random.key(0), g, z)
@@ -105,7 +106,7 @@ def test_learned_channel_part_is_an_exact_so2_homomorphism(so2):
     np.testing.assert_allclose(act(so2.inverse(g), act(g, z)), z, atol=1e-5)
     np.testing.assert_array_equal(act(so2.identity(3), z), z)
     # The full action (b) is exactly channel rotation o grid resampling.
-    full = groups.make_latent_action('grid_and_learned_channels', so2)
+    full = latent_actions.make_latent_action('grid_and_learned_channels', so2)
     fvars = {'params': {'LearnedChannelRotation_0': variables['params']}}
     freqs = variables['params']['frequencies']
     np.testing.assert_allclose(
@@ -158,7 +159,7 @@ def test_swap_region_sums_known_answer():
     turned_b = np.full_like(mask_a, 0.5)
     # The ideal swap: A's block on B's digit.
     swapped = np.where(mask_a > 0, 1.0, turned_b).astype(np.float32)
-    out = {k: float(v[0]) for k, v in swap._region_sums(
+    out = {k: float(v[0]) for k, v in swap_test._region_sums(
         jnp.asarray(swapped), mask_a, mask_b, turned_a, turned_b, 1.0).items()}
     assert out['a_block_count'] == 4 and out['a_block_err'] == 0
     assert out['b_block_count'] == 3 and out['b_block_err'] == pytest.approx(3 * 0.25)
@@ -218,8 +219,8 @@ def test_compare_table_gives_mean_and_sample_std_over_seeds(tmp_path):
 def test_norm_preserving_grid_action_keeps_the_norm_and_equals_grid_for_c4(so2):
     z = jax.random.normal(jax.random.key(4), (3, 7, 7, 8))
     g = jnp.array([0.3, 0.8, 2.0])
-    plain = groups.make_latent_action('grid', so2)
-    kept = groups.make_latent_action('grid_norm_preserving', so2)
+    plain = latent_actions.make_latent_action('grid', so2)
+    kept = latent_actions.make_latent_action('grid_norm_preserving', so2)
     out, shrunk = kept.apply({}, g, z), plain.apply({}, g, z)
     norms = lambda a: np.sqrt(np.sum(np.square(np.asarray(a)), axis=(1, 2, 3)))
     np.testing.assert_allclose(norms(out), norms(z), rtol=1e-5)
@@ -231,5 +232,5 @@ def test_norm_preserving_grid_action_keeps_the_norm_and_equals_grid_for_c4(so2):
     quarter = c4.make_group()
     k = jnp.array([1, 2, 3], jnp.int32)
     np.testing.assert_allclose(
-        groups.make_latent_action('grid_norm_preserving', quarter).apply({}, k, z),
+        latent_actions.make_latent_action('grid_norm_preserving', quarter).apply({}, k, z),
         c4.rotate_quarter_turns(k, z), rtol=1e-6)

@@ -15,13 +15,12 @@ Sources (``config.data.source``):
     ``config.data.phantom``, rendered at ``config.data.resolution``; label = lesion count.
 
 Bundled ``name='adrenal3d'`` is the real AdrenalMNIST3D (MedMNIST, 64^3, 1188 / 98 / 298,
-labels normal 0 / mass 1), its own splits kept. For every source, ``config.data.resolution``
-(if the config has it and it is > 0) resizes each spatial axis once at load: by block
-means when it divides the size (64 -> 32), else by antialiased linear interpolation.
-  * ``'planes'``: procedural airplanes in the sky (``planes.py``), rendered at
-    ``config.data.planes.num_views`` yaw angles and cached as ``.npz``. Each example is all
-    its views: ``images`` are ``(N, num_views, H, W, 3)`` and ``Dataset.num_views`` says so;
-    the pair function (``gla/pairs.py``) picks the two views of a pair.
+labels normal 0 / mass 1), its own splits kept. For every source, ``config.data.resolution
+> 0`` resizes each spatial axis once at load: by block means when it divides the size
+(64 -> 32), else by antialiased linear interpolation.
+
+Settings add sources of their own with :func:`register_source` (``'planes'``: rendered
+airplanes, ``gla/settings/planes/data.py``).
 """
 
 from __future__ import annotations
@@ -29,22 +28,22 @@ from __future__ import annotations
 import dataclasses
 import os
 import zipfile
+from typing import Callable
+
 import ml_collections
 import numpy as np
 
-from gla.data import planes
+from gla import errors
 
 ASSETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'assets')
 BUNDLED = {
     'mnist': 'mnist_8k.npz',
     'adrenal3d': 'adrenalmnist3d_64.npz',
 }
-SOURCES = ('bundled', 'npz', 'tfds', 'phantom', 'planes')
 SPLITS = ('train', 'val', 'test')
 
 
-class DataError(ValueError):
-    """Bad or missing data; the message names the file, the problem and the fix."""
+DataError = errors.DataError  # bad or missing data (re-exported: the data's own error)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -256,7 +255,7 @@ def load_phantom(config: ml_collections.ConfigDict) -> tuple:
     if config.spatial_ndim != 3:
         raise DataError(f'phantoms are volumes: set config.data.spatial_ndim=3 (now '
                         f'{config.spatial_ndim}).')
-    size = config.get('resolution', 0) or 32
+    size = config.resolution or 32
     counts = {'train': options.num_train, 'val': options.num_val, 'test': options.num_test}
     return tuple(validate_split(*phantom.phantom_split(s, counts[s], size, options.seed), 3,
                                 f'phantom[{s}]') for s in SPLITS)
@@ -289,26 +288,28 @@ def resize_spatial(images: np.ndarray, size: int, chunk: int = 64) -> np.ndarray
     return np.concatenate(out)
 
 
-def load_planes(config: ml_collections.ConfigDict, cache_dir: str) -> Dataset:
-    """The rendered planes of ``config.planes``, split by object (never a view of a test
-    object in training): the first ``num_train`` objects train, then ``num_val``, then
-    ``num_test``. Labels: the plane's colour class (``planes.COLOURS``)."""
-    p = config.planes
-    directory = p.cache_dir or cache_dir
-    if not directory:
-        raise DataError('the planes data needs a cache directory: set '
-                        'config.data.planes.cache_dir (or pass the workdir).')
-    sizes = (p.num_train, p.num_val, p.num_test)
-    if min(sizes) <= 0:
-        raise DataError(f'config.data.planes.num_train/num_val/num_test = {sizes} must all '
-                        'be > 0.')
-    data = planes.load_or_render(directory, sum(sizes), p.num_views, p.image_size, p.seed)
-    images = data['images'].astype(np.float32) / 127.5 - 1.0
-    bounds = np.cumsum(sizes)[:-1]
-    splits = [Split(i, l) for i, l in zip(np.split(images, bounds),
-                                           np.split(data['labels'], bounds))]
-    return Dataset(*splits, description=f'planes:{sum(sizes)} objects x {p.num_views} views',
-                   num_views=p.num_views)
+def _standard(load: Callable[[ml_collections.ConfigDict], tuple], describe: Callable):
+    """A source from a loader of ``(train, val, test)``, finished by :func:`finish_splits`."""
+    return lambda config, cache_dir: finish_splits(load(config), describe(config), config)
+
+
+# config.data.source -> (config.data, cache_dir) -> Dataset
+_SOURCES = {
+    'bundled': _standard(load_bundled, lambda c: f'bundled:{c.name}'),
+    'npz': _standard(lambda c: load_npz(c.path, c), lambda c: f'npz:{c.path}'),
+    'tfds': _standard(load_tfds, lambda c: f'tfds:{c.tfds_name}'),
+    'phantom': _standard(load_phantom, lambda c: 'phantom'),
+}
+
+
+def register_source(name: str, load: Callable[[ml_collections.ConfigDict, str], Dataset]
+                    ) -> None:
+    """Adds the data source ``name``: ``load(config.data, cache_dir) -> Dataset``."""
+    _SOURCES[name] = load
+
+
+def available_sources() -> list:
+    return sorted(_SOURCES)
 
 
 def load_dataset(config: ml_collections.ConfigDict, cache_dir: str = '') -> Dataset:
@@ -317,26 +318,18 @@ def load_dataset(config: ml_collections.ConfigDict, cache_dir: str = '') -> Data
     ``cache_dir``: where generated data (``'planes'``) is cached unless the config names a
     directory; the training loop passes the workdir.
     """
-    if config.source == 'planes':
-        dataset = load_planes(config, cache_dir)
-        return dataclasses.replace(
-            dataset, train=dataset.train.take(config.max_train_examples),
-            val=dataset.val.take(config.max_val_examples),
-            test=dataset.test.take(config.max_test_examples))
-    if config.source == 'bundled':
-        splits, desc = load_bundled(config), f'bundled:{config.name}'
-    elif config.source == 'npz':
-        splits, desc = load_npz(config.path, config), f'npz:{config.path}'
-    elif config.source == 'tfds':
-        splits, desc = load_tfds(config), f'tfds:{config.tfds_name}'
-    elif config.source == 'phantom':
-        splits, desc = load_phantom(config), 'phantom'
-    else:
+    if config.source not in _SOURCES:
         raise DataError(f'unknown data source {config.source!r}; config.data.source must be '
-                        f'one of {list(SOURCES)}')
+                        f'one of {available_sources()}')
+    return _SOURCES[config.source](config, cache_dir)
+
+
+def finish_splits(splits: tuple, desc: str, config: ml_collections.ConfigDict) -> Dataset:
+    """``max_*_examples``, ``config.resolution`` (> 0: resize every spatial axis) and the
+    checks every source shares (one image shape, no empty split)."""
     limits = (config.max_train_examples, config.max_val_examples, config.max_test_examples)
     splits = tuple(s.take(n) for s, n in zip(splits, limits))
-    resolution = config.get('resolution', 0)
+    resolution = config.resolution
     if resolution and resolution > 0:
         if resolution < 2:
             raise DataError(f'config.data.resolution={resolution} must be >= 2 (or 0 to keep '

@@ -2,9 +2,10 @@
 
 ``get_group(name, **options)`` returns a :class:`gla.groups.base.Group` and
 ``group_from_config(config.group)`` the group a config names, with the options of the
-sub-config named after it (``config.group.so2.order``); ``make_latent_action`` the matching
-``Phi_g`` module. One module per group: ``c4.py``, ``so2.py`` (any angle, resampled),
-``cube.py`` (the 24 rotations of the cube), ``so3.py`` (continuous 3D rotations) ...
+sub-config named after it (``config.group.so2.order``). One module per group: ``c4.py``,
+``so2.py`` (any angle, resampled), ``cube.py`` (the 24 rotations of the cube), ``so3.py``
+(continuous 3D rotations), ``yaw.py`` (turns of a rendered object about its vertical axis).
+Their actions on the latent grid, ``Phi_g``, are in ``gla/latent_actions/`` (a table there).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from gla.groups import so2
 from gla.groups import so3
 from gla.groups import yaw
 from gla.groups.base import Group
-from gla.groups.latent_actions import make_latent_action
 
 _GROUP_FACTORIES = {
     'c4': c4.make_group,

@@ -75,3 +75,13 @@ def cyclic_group(name: str, order: int, spatial_ndim: int, act: Callable,
         check_grid=check_grid,
         angle=lambda k: jnp.asarray(k, jnp.float32) * (2 * jnp.pi / order),
     )
+
+
+def num_elements(elements: GroupElements) -> int:
+    """How many elements a batch ``g`` holds (its leading axis)."""
+    return int(np.shape(jax.tree.leaves(elements)[0])[0])
+
+
+def eval_order(group: Group) -> int:
+    """The number of evaluation elements of ``group``: the order of a finite group."""
+    return num_elements(group.eval_elements())

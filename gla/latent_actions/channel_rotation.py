@@ -11,11 +11,14 @@ that for flexibility and the test suite states it.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from gla.groups import base
 
 
 def rotate_channel_pairs(theta: jax.Array, z: jax.Array, frequencies: jax.Array) -> jax.Array:
@@ -63,3 +66,19 @@ class LearnedChannelRotation(nn.Module):
         if self.integer_frequencies:
             frequencies = round_straight_through(frequencies)
         return rotate_channel_pairs(self.angle(g), z, frequencies.astype(z.dtype))
+
+
+# Integer frequencies: starting frequencies 1 .. round(init_max) ('learned_channels_integer';
+# the planes comparison's "learned" action).
+IntegerChannelRotation = functools.partial(LearnedChannelRotation, init_max=4.5,
+                                           integer_frequencies=True)
+
+
+class GridAndLearnedChannels(nn.Module):
+    """``Phi_g = exp(angle(g) A) o T_g``: the grid action, then a learned rotation of channel
+    pairs. The two commute, so the group law of each carries over to the composite."""
+    group: base.Group
+
+    @nn.compact
+    def __call__(self, g, z_v: jax.Array) -> jax.Array:
+        return LearnedChannelRotation(self.group.angle)(g, self.group.act(g, z_v))

@@ -6,9 +6,9 @@ view ``k``, decode ``z_i(A) + z_v(B)``. If the split is right the result shows A
 B's plane. Measured on the sky pixels of both A and B (no plane in either), against A's sky
 and, for reference, against B's sky; and on B's plane pixels, against B's image and, for
 reference, against A's image (which there shows A's sky or A's plane). The skies are drawn
-again from the renderer's seeds (``planes.sample_object``), so no mask is stored.
+again from the renderer's seeds (``render.sample_object``), so no mask is stored.
 
-    python -m gla.planes_eval runs/planes_cmp/*/   # markdown table of the runs' eval.json
+    python -m gla.settings.planes.evaluate runs/planes_cmp/*/   # table of the runs' eval.json
 """
 
 from __future__ import annotations
@@ -19,25 +19,26 @@ import sys
 
 import numpy as np
 
+from gla import groups
 from gla import plots
-from gla.data import planes
 from gla.data import sources
+from gla.groups import base
+from gla.settings.planes import render
 
 
 def test_skies(config, num: int) -> np.ndarray:
     """Skies ``(num, H, W, 3)`` in [-1, 1] of the first ``num`` test objects."""
     p = config.data.planes
     first = p.num_train + p.num_val
-    skies = [planes.render_sky(planes.sample_object(np.random.default_rng([p.seed, first + i])),
+    skies = [render.render_sky(render.sample_object(np.random.default_rng([p.seed, first + i])),
                                p.image_size) for i in range(num)]
     return np.round(np.stack(skies) * 255).astype(np.float32) / 127.5 - 1.0
 
 
 def swap(run, sky_images: np.ndarray, plane_images: np.ndarray) -> np.ndarray:
-    """``D(z_i(sky_images) + z_v(plane_images))``, both ``(B, H, W, C)``."""
-    _, z_i = run.split(run.encode(sky_images))
-    z_v, _ = run.split(run.encode(plane_images))
-    return np.asarray(run.decode(run.combine(z_v, z_i)))
+    """``D(z_i(sky_images) + z_v(plane_images))`` (the model's swap at the identity), both
+    ``(B, H, W, C)``."""
+    return np.asarray(run.swap(sky_images, plane_images, run.group.identity(len(sky_images))))
 
 
 def background_swap(run, dataset: sources.Dataset, view: int = 0,
@@ -90,9 +91,8 @@ def orbit_figure(path: str, run, views: np.ndarray, start: int = 0) -> None:
     stride = views.shape[0] // len(elements)
     truth = views[(start + stride * elements) % views.shape[0]]
     names = run.group.describe(elements)
-    plots.image_rows(path, [('T_g x (rendered)', truth), ('D(z_i + Phi_g z_v)',
-                                                          orbit(run, views, start))],
-                     names, title=f'orbit of one test plane from the {names[0]} view')
+    plots.orbit_figure(path, truth[:, None], orbit(run, views, start)[:, None], names, 2,
+                       title=f'orbit of one test plane from the {names[0]} view')
 
 
 def swap_figure(path: str, run, dataset: sources.Dataset, num: int = 5, view: int = 0) -> None:
@@ -104,8 +104,9 @@ def swap_figure(path: str, run, dataset: sources.Dataset, num: int = 5, view: in
     plots.swap_grid(path, images, images, cells)
 
 
-def evaluate(run, dataset: sources.Dataset) -> dict:
-    """``{'background_swap': ...}`` for ``eval.json``."""
+def evaluate(run, dataset: sources.Dataset, batch_size: int) -> dict:
+    """``{'background_swap': ...}`` for ``eval.json`` (in batches of 256, as measured)."""
+    del batch_size
     return {'background_swap': background_swap(run, dataset)}
 
 
@@ -196,7 +197,7 @@ def reference_psnr(images: np.ndarray, skies: np.ndarray, order: int) -> dict:
 
 def main(argv: list) -> None:
     if len(argv) >= 2 and argv[1] == '--reference':
-        # python -m gla.planes_eval --reference CONFIG.py CACHE_DIR: PSNRs without learning.
+        # --reference CONFIG.py CACHE_DIR: the PSNRs of predictors without learning.
         import importlib.util
         spec = importlib.util.spec_from_file_location('config', argv[2])
         module = importlib.util.module_from_spec(spec)
@@ -204,14 +205,14 @@ def main(argv: list) -> None:
         config = module.get_config()
         config.data.planes.cache_dir = argv[3]
         dataset = sources.load_dataset(config.data)
-        order = len(np.asarray(__import__('gla').groups.get_group(
-            config.group.name).eval_elements()))
+        order = base.eval_order(groups.group_from_config(config.group))
         print(json.dumps(reference_psnr(dataset.test.images,
                                         test_skies(config, len(dataset.test)), order)))
         return
     if len(argv) < 2:
-        raise SystemExit('usage: python -m gla.planes_eval WORKDIR [WORKDIR ...]\n'
-                         '       python -m gla.planes_eval --reference CONFIG.py CACHE_DIR')
+        raise SystemExit('usage: python -m gla.settings.planes.evaluate WORKDIR [WORKDIR ...]\n'
+                         '       python -m gla.settings.planes.evaluate --reference CONFIG.py '
+                         'CACHE_DIR')
     print(tabulate(argv[1:]))
 
 

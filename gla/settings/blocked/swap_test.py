@@ -3,7 +3,7 @@
 Pairs of test images ``(A, B)``, each with its own block (``blocks.py``), are encoded; the
 decoder gets the invariant part of A and the (acted) variant part of B:
 
-    swapped = D(z_i(x_A) + Phi_g z_v(x_B))
+    swapped = D(z_i(x_A) + Phi_g z_v(x_B))     (the model's one swap, gla/autoencoder.py)
 
 A perfect split gives ``reference = paint(T_g digit_B, block_A)``: A's block (which does
 not move) on B's digit (turned by ``g``). Reported per ``g`` as MSEs pooled over all pixels
@@ -29,9 +29,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gla import blocks
 from gla import metrics
 from gla import models
+from gla.settings.blocked import blocks
 
 REGION_TERMS = ('a_block', 'b_block', 'digit_b', 'digit_a')
 
@@ -50,13 +50,7 @@ def swap_arrays(params: Any, images_a: jax.Array, images_b: jax.Array, g: Any,
     mask_b = blocks.block_masks(jax.random.fold_in(key, 1), images_b.shape[0], spatial, size)
     x_a = blocks.paint(images_a, mask_a, intensity)
     x_b = blocks.paint(images_b, mask_b, intensity)
-    _, z_i_a = model.apply(variables, model.apply(variables, x_a, method=model.encode),
-                           method=model.split)
-    z_v_b, _ = model.apply(variables, model.apply(variables, x_b, method=model.encode),
-                           method=model.split)
-    acted_b = model.apply(variables, g, z_v_b, method=model.act)
-    swapped = model.apply(variables, model.apply(variables, acted_b, z_i_a, method=model.combine),
-                          method=model.decode)
+    swapped = model.apply(variables, x_a, x_b, g, method=model.swap)
     return dict(x_a=x_a, x_b=x_b, swapped=swapped, mask_a=mask_a, mask_b=mask_b)
 
 
@@ -99,26 +93,31 @@ def swap_elements(group) -> Any:
     return elements[np.array([0, len(elements) // 4])]
 
 
+def _swap_fn(run):
+    return jax.jit(functools.partial(swap_outputs, model=run.model, act_images=run.group.act,
+                                     size=int(run.config.blocks.size),
+                                     intensity=float(run.config.blocks.intensity)))
+
+
+def _pairs(images: np.ndarray, seed: int) -> tuple:
+    """``(A, B) = (images[p], images[roll(p, 1)])`` for a permutation ``p`` seeded by
+    ``seed``."""
+    order = np.random.default_rng(seed).permutation(len(images))
+    return images[order], images[np.roll(order, 1)]
+
+
 def swap_test(run, images: np.ndarray, seed: int, batch_size: int) -> dict:
     """Swap metrics ``{element name: {a_block_mse, b_block_mse, digit_b_mse, digit_a_mse,
-    reference_psnr_db}}`` over the pairs ``(A, B) = (images[p], images[roll(p, 1)])`` for a
-    permutation ``p`` seeded by ``seed``; blocks drawn from ``key(seed)``."""
-    config, group = run.config, run.group
-    fn = jax.jit(functools.partial(swap_outputs, model=run.model, act_images=group.act,
-                                   size=int(config.blocks.size),
-                                   intensity=float(config.blocks.intensity)))
-    order = np.random.default_rng(seed).permutation(len(images))
-    images_a, images_b = images[order], images[np.roll(order, 1)]
-    elements = swap_elements(group)
-    names = group.describe(elements)
+    reference_psnr_db}}`` over the pairs of :func:`_pairs`; blocks drawn from ``key(seed)``."""
+    fn, (images_a, images_b) = _swap_fn(run), _pairs(images, seed)
+    elements = swap_elements(run.group)
     key = jax.random.key(seed)
     results = {}
-    for e, name in enumerate(names):
+    for e, name in enumerate(run.group.describe(elements)):
         sums, psnr = {}, []
         for start in range(0, len(images), batch_size):
             sl = slice(start, start + batch_size)
-            n = len(images_a[sl])
-            g = np.repeat(elements[e:e + 1], n, axis=0)
+            g = np.repeat(elements[e:e + 1], len(images_a[sl]), axis=0)
             out = fn(run.params, images_a[sl], images_b[sl], g,
                      jax.random.fold_in(jax.random.fold_in(key, e), start))
             for k in out:
@@ -135,14 +134,10 @@ def swap_test(run, images: np.ndarray, seed: int, batch_size: int) -> dict:
 def figure_arrays(run, images: np.ndarray, seed: int, num: int) -> dict:
     """``{row: (n_elements, num, H, W, C)}`` for the swap figure: ``x_a``, ``x_b``,
     ``swapped``, ``reference``, under each element of :func:`swap_elements`."""
-    config, group = run.config, run.group
-    order = np.random.default_rng(seed).permutation(len(images))
-    images_a, images_b = images[order][:num], images[np.roll(order, 1)][:num]
-    elements = swap_elements(group)
-    fn = jax.jit(functools.partial(swap_outputs, model=run.model, act_images=group.act,
-                                   size=int(config.blocks.size),
-                                   intensity=float(config.blocks.intensity)))
-    rows = [fn(run.params, images_a, images_b, np.repeat(elements[e:e + 1], num, axis=0),
+    fn, (images_a, images_b) = _swap_fn(run), _pairs(images, seed)
+    elements = swap_elements(run.group)
+    rows = [fn(run.params, images_a[:num], images_b[:num],
+               np.repeat(elements[e:e + 1], num, axis=0),
                jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), e), 0))
             for e in range(len(elements))]
     return {k: np.stack([np.asarray(r[k]) for r in rows])

@@ -12,7 +12,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 
 from gla.groups import base
 
@@ -40,7 +39,7 @@ def paint(images: jax.Array, masks: jax.Array, intensity: float) -> jax.Array:
 
 
 def blocked_pairs(group: base.Group, size: int, intensity: float):
-    """The pair function ``(key, images, g) -> (paint(x), paint(T_g x))`` (``pairs.py``):
+    """The pair function ``(key, images, g) -> (paint(x), paint(T_g x))`` (``gla/pairs.py``):
     ``key`` draws the block position, one per image."""
 
     def make(key: jax.Array, images: jax.Array, g: Any) -> tuple:
@@ -48,13 +47,3 @@ def blocked_pairs(group: base.Group, size: int, intensity: float):
         return paint(images, masks, intensity), paint(group.act(g, images), masks, intensity)
 
     return make
-
-
-def from_config(config: ml_collections.ConfigDict, group: base.Group):
-    """The blocked pair function of ``config.blocks`` (``size``, ``intensity``)."""
-    if config.data.spatial_ndim != 2:
-        raise ValueError('config.blocks.enabled needs 2D images (config.data.spatial_ndim=2)')
-    if not -1.0 <= config.blocks.intensity <= 1.0:
-        raise ValueError(f'config.blocks.intensity={config.blocks.intensity} must lie in '
-                         '[-1, 1], the image range')
-    return blocked_pairs(group, int(config.blocks.size), float(config.blocks.intensity))

@@ -1,0 +1,142 @@
+"""Every check of config values, in one place, before any data is read or anything compiled.
+
+``validate_config(config)`` raises :class:`gla.errors.ConfigError` listing each value that
+cannot train as ``'config.field=value ...; fix'``. Data files are checked by the data source,
+grids by the group, both still before the workdir is touched. Settings (``gla/settings/``)
+add the checks of their own fields through their ``config_problems``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import ml_collections
+
+from gla import errors
+from gla import groups
+from gla import latent_actions
+from gla import mask as mask_lib
+from gla import networks
+from gla import parallel
+from gla import settings
+from gla import state as state_lib
+from gla.data import sources
+
+
+def validate_config(config: ml_collections.ConfigDict) -> None:
+    """Raises :class:`ConfigError` naming every value of ``config`` that cannot train, and
+    ``ValueError`` when the batch does not divide over the devices."""
+    problems = config_problems(config)
+    if problems:
+        raise errors.ConfigError('invalid config: ' + '; '.join(problems))
+    parallel.check_divisible(config.batch_size)
+
+
+def config_problems(config: ml_collections.ConfigDict) -> list:
+    """Every value of ``config`` that cannot train, as ``'field=value ...; fix'`` strings.
+    Pure: reads nothing from disk and compiles nothing."""
+    return (_training_problems(config) + _data_problems(config.data)
+            + _group_problems(config) + _model_problems(config) + _loss_problems(config)
+            + settings.for_config(config).config_problems(config))
+
+
+def _choice(problems: list, field: str, value, choices) -> None:
+    if value not in choices:
+        problems.append(f'{field}={value!r} is unknown; use one of {sorted(choices)}')
+
+
+def _positive(problems: list, field: str, value, integer: bool = False) -> None:
+    if integer and (isinstance(value, bool) or not isinstance(value, int)):
+        problems.append(f'{field}={value!r} must be a positive integer')
+    elif not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        problems.append(f'{field}={value!r} must be a finite number > 0')
+
+
+def _non_negative_int(problems: list, field: str, value, meaning: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        problems.append(f'config.{field}={value!r} must be an integer >= 0 ({meaning})')
+
+
+def _training_problems(config) -> list:
+    problems = []
+    if not config.optimizer.learning_rate > 0:
+        problems.append(f'optimizer.learning_rate={config.optimizer.learning_rate} must be > 0')
+    for field in ('batch_size', 'num_epochs', 'log_every_steps', 'steps_per_dispatch'):
+        if not config[field] > 0:
+            problems.append(f'{field}={config[field]} must be > 0')
+    _positive(problems, 'config.eval.batch_size', config.eval.batch_size, integer=True)
+    _choice(problems, 'config.optimizer.schedule', config.optimizer.schedule,
+            state_lib.LR_SCHEDULES)
+    return problems
+
+
+def _data_problems(data) -> list:
+    problems = []
+    _choice(problems, 'config.data.source', data.source, sources.available_sources())
+    if data.source == 'bundled':
+        _choice(problems, 'config.data.name', data.name, sources.BUNDLED)
+    if data.source == 'npz' and not data.path:
+        problems.append("config.data.source='npz' needs config.data.path=FILE.npz")
+    if data.spatial_ndim not in (2, 3):
+        problems.append(f'config.data.spatial_ndim={data.spatial_ndim!r} must be 2 (images) '
+                        'or 3 (volumes)')
+    for name in ('max_train_examples', 'max_val_examples', 'max_test_examples'):
+        _non_negative_int(problems, f'data.{name}', data[name], '0 keeps all')
+    return problems
+
+
+def _group_problems(config) -> list:
+    problems = []
+    name, ndim = config.group.name, config.data.spatial_ndim
+    _choice(problems, 'config.group.name', name, groups.available_groups())
+    _choice(problems, 'config.group.latent_action', config.group.latent_action,
+            latent_actions.available_latent_actions())
+    if name in groups.available_groups() and ndim in (2, 3):
+        group_ndim = groups.get_group(name).spatial_ndim
+        if group_ndim != ndim:
+            problems.append(
+                f'config.group.name={name!r} acts on {group_ndim}D grids but '
+                f'config.data.spatial_ndim={ndim}; pick a group for {ndim}D data or '
+                f'{group_ndim}D data')
+    return problems
+
+
+def _model_problems(config) -> list:
+    problems, model = [], config.model
+    _choice(problems, 'config.mask.kind', config.mask.kind, mask_lib.MASK_KINDS)
+    _choice(problems, 'config.model.conv_transpose', model.conv_transpose,
+            networks.CONV_TRANSPOSE_KINDS)
+    _choice(problems, 'config.model.strided_conv', model.strided_conv,
+            networks.STRIDED_CONV_KINDS)
+    features = tuple(model.encoder_features)
+    if not features or not all(isinstance(f, int) and f > 0 for f in features):
+        problems.append(f'config.model.encoder_features={features!r} must be one or more '
+                        'positive integers (conv widths)')
+    elif config.mask.kind == 'manual' and not 0 <= config.mask.num_variant <= features[-1]:
+        problems.append(f'config.mask.num_variant={config.mask.num_variant} must be in '
+                        f'[1, {features[-1]}] (the latent width; 0 = half)')
+    _positive(problems, 'config.model.kernel_size', model.kernel_size, integer=True)
+    _positive(problems, 'config.model.stride', model.stride, integer=True)
+    if not (isinstance(config.mask.tau, (int, float)) and 0.0 < config.mask.tau < 1.0):
+        problems.append(f'config.mask.tau={config.mask.tau!r} must lie in (0, 1) (the mask '
+                        'threshold on sigmoid(alpha); the paper uses 0.5)')
+    _choice(problems, 'config.model.invariant_code_fills', model.invariant_code_fills,
+            ('invariant', 'all'))
+    for name in ('invariant_code_dim', 'invariant_code_hidden'):
+        _non_negative_int(problems, f'model.{name}', model[name], '0 = off')
+    if model.invariant_code_orbit_pool and not model.invariant_code_hidden:
+        problems.append('config.model.invariant_code_orbit_pool needs '
+                        'config.model.invariant_code_hidden > 0 (the pooled hidden layer)')
+    return problems
+
+
+def _loss_problems(config) -> list:
+    problems = []
+    for section, name in (('loss', 'lambda_inv'), ('loss', 'lambda_const'),
+                          ('mask', 'init_std'), ('loss', 'lambda_var'), ('loss', 'lambda_cov')):
+        value = config[section][name]
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            problems.append(f'config.{section}.{name}={value!r} must be a finite number >= 0')
+    _non_negative_int(problems, 'loss.inv_target_shift', config.loss.inv_target_shift,
+                      '0 = off')
+    return problems

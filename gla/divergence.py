@@ -1,0 +1,65 @@
+"""Watching a run for divergence: NaN/Inf stops it, a loss term far above its best warns.
+
+:func:`check_finite` raises :class:`gla.errors.NonFiniteError` naming the step and the term
+(no checkpoint is written from a non-finite state); :class:`DivergenceMonitor` keeps each
+term's best value and warns when a term exceeds ``config.divergence_factor`` times it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import numpy as np
+
+from gla import errors
+
+LOSS_TERMS = ('loss', 'recon', 'inv', 'const')
+
+
+class DivergenceMonitor:
+    """Warns when a loss term grows far above its best value so far (the paper's objective
+    can blow up on small data, docs/results.md). Its state is saved with every checkpoint."""
+
+    def __init__(self, factor: float, progress: Optional[dict] = None):
+        self.factor = factor
+        self.best = dict((progress or {}).get('best_terms', {}))
+        self.warnings = list((progress or {}).get('warnings', []))
+
+    def update(self, step: int, split: str, terms: dict) -> list:
+        new = []
+        for name, value in terms.items():
+            key = f'{split}/{name}'
+            best = self.best.get(key, math.inf)
+            if value > self.factor * best and value > 1e-6:
+                new.append(f'step {step}: {key} = {value:.4g} is {value / best:.3g}x its best '
+                           f'({best:.4g}); the run may be diverging (best-by-validation '
+                           'selection keeps the earlier good model)')
+            self.best[key] = min(best, value)
+        self.warnings.extend(new)
+        return new
+
+    def state(self) -> dict:
+        return {'best_terms': self.best, 'warnings': self.warnings}
+
+
+def check_finite(step0: int, rows: list) -> None:
+    """Raises :class:`NonFiniteError` at the first non-finite loss term or gradient norm of
+    the training rows of steps ``step0 + 1, step0 + 2, ...``."""
+    for offset, row in enumerate(rows):
+        for name in LOSS_TERMS + ('grad_norm',):
+            _require_finite(f'step {step0 + offset + 1}: {name}', row[name])
+
+
+def check_finite_validation(step: int, terms: dict) -> None:
+    """Raises :class:`NonFiniteError` at the first non-finite validation term."""
+    for name, value in terms.items():
+        _require_finite(f'step {step}: validation {name}', value)
+
+
+def _require_finite(what: str, value: float) -> None:
+    if not np.isfinite(value):
+        raise errors.NonFiniteError(
+            f'{what} is {value}; training stopped and no checkpoint was written from this '
+            'state. Lower config.optimizer.learning_rate, or check the data for extreme '
+            'values.')

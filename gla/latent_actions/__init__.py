@@ -1,0 +1,68 @@
+"""Latent group actions ``Phi_g``: how a group element acts on the variant part ``z_v``.
+
+Every action is a Flax module called as ``phi(g, z_v)`` with ``g`` a batch of group elements
+and ``z_v`` ``(B, *latent_spatial, c)``; it returns the same shape. Actions without
+parameters wrap pure functions; learned actions own their parameters, which train jointly
+with the encoder and decoder. ``make_latent_action(name, group)`` builds one
+(``config.group.latent_action``). Where each ``Phi_g`` lives:
+
+| group (``config.group.name``) | latent action | ``Phi_g`` | file |
+| --- | --- | --- | --- |
+| ``c4`` | ``grid`` | ``rot90`` of the ``h x w`` grid, exact | ``grid.py`` -> ``groups/c4.py`` |
+| ``so2`` | ``grid`` | bilinear rotation of the grid | ``grid.py`` -> ``groups/resample.py`` |
+| ``so2``, ``c4`` | ``grid_norm_preserving`` | the same, rescaled to keep ``||z_v||`` | ``grid.py`` |
+| ``so2``, ``c4``, ``yaw*`` | ``learned_channels`` | ``exp(angle(g) A)`` on channel pairs | ``channel_rotation.py`` |
+| ``so2``, ``c4`` | ``grid_and_learned_channels`` | both of the above | ``channel_rotation.py`` |
+| ``cube`` | ``grid`` | ``rot90`` over axis pairs, exact | ``grid.py`` -> ``groups/cube.py`` |
+| ``so3`` | ``grid`` | trilinear rotation of the grid | ``grid.py`` -> ``groups/resample3d.py`` |
+| ``yaw24``, ``yaw4`` | ``volumetric`` | channels as a feature volume turned about the vertical axis | ``volumetric.py`` |
+| ``yaw24``, ``yaw4`` | ``learned_channels_integer`` | ``exp(angle(g) A)``, integer frequencies | ``channel_rotation.py`` |
+| ``yaw24``, ``yaw4`` | ``inplane`` | the grid turned in the image plane (the control) | ``grid.py`` |
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+
+from gla.groups import base
+from gla.latent_actions import channel_rotation
+from gla.latent_actions import grid
+from gla.latent_actions import volumetric
+
+
+def _quarter_turns(group: base.Group) -> bool:
+    return base.eval_order(group) == 4
+
+
+# name -> (group -> module)
+_FACTORIES = {
+    'grid': lambda group: grid.GridLatentAction(group=group),
+    'grid_norm_preserving': lambda group: grid.NormPreservingGridAction(group=group),
+    'learned_channels': lambda group: channel_rotation.LearnedChannelRotation(group.angle),
+    'grid_and_learned_channels': lambda group: channel_rotation.GridAndLearnedChannels(
+        group=group),
+    'learned_channels_integer': lambda group: channel_rotation.IntegerChannelRotation(
+        group.angle),
+    'volumetric': lambda group: volumetric.VolumetricRotation(
+        group.angle, quarter_turns=_quarter_turns(group)),
+    'inplane': lambda group: grid.InPlaneRotation(group.angle,
+                                                  quarter_turns=_quarter_turns(group)),
+}
+# Actions that read the rotation angle of g (groups of rotations about one axis).
+NEEDS_ANGLE = ('learned_channels', 'grid_and_learned_channels', 'volumetric',
+               'learned_channels_integer', 'inplane')
+
+
+def available_latent_actions() -> list:
+    return sorted(_FACTORIES)
+
+
+def make_latent_action(name: str, group: base.Group) -> nn.Module:
+    """The latent action called ``name`` (the table above) for ``group``."""
+    if name not in _FACTORIES:
+        raise ValueError(f'unknown latent action {name!r}; config.group.latent_action must '
+                         f'be one of {available_latent_actions()}')
+    if name in NEEDS_ANGLE and group.angle is None:
+        raise ValueError(f'latent action {name!r} needs a group of rotations about one axis '
+                         f'(with an angle), but {group.name!r} has none; use "grid".')
+    return _FACTORIES[name](group)

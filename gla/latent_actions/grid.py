@@ -1,0 +1,75 @@
+"""Latent actions that move the cells of the latent grid: ``Phi_g = T_g`` on ``z_v``.
+
+* :class:`GridLatentAction` (``'grid'``): the group's own action on grids, applied to the
+  latent grid ``(B, *h, c)``: ``rot90`` for C4 (``gla/groups/c4.py``), bilinear resampling
+  for SO(2) (``gla/groups/resample.py``), ``rot90`` over axis pairs for the cube group
+  (``gla/groups/cube.py``), trilinear resampling for SO(3) (``gla/groups/resample3d.py``).
+* :class:`NormPreservingGridAction` (``'grid_norm_preserving'``): the same, rescaled to keep
+  ``||z_v||`` per example.
+* :class:`InPlaneRotation` (``'inplane'``): for groups with an angle but no pixel action
+  (yaw), the 2D latent grid turned in the image plane by ``angle(g)``: the wrong prior for an
+  out-of-plane rotation, kept as a control.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from gla.groups import base
+from gla.groups import c4
+from gla.groups import resample
+
+
+class GridLatentAction(nn.Module):
+    """``Phi_g = T_g`` on the latent grid: the group acts on ``z_v`` exactly as on images
+    (C4 ``rot90`` of the ``h x w`` latent grid). No parameters."""
+    group: base.Group
+
+    @nn.compact
+    def __call__(self, g, z_v: jax.Array) -> jax.Array:
+        return self.group.act(g, z_v)
+
+
+class NormPreservingGridAction(nn.Module):
+    """``Phi_g(z) = T_g z * ||z|| / ||T_g z||`` per example: the grid action rescaled so that
+    it keeps the norm of ``z_v``. Bilinear resampling (SO(2)) averages neighbouring cells and
+    shrinks the norm by a few percent; against the stop-gradient target of ``L_const`` a
+    shrinking ``Phi_g`` rewards a larger latent scale at every step, and the scale runs away
+    (docs/results.md, issue 3). For C4 the factor is exactly 1. No parameters."""
+    group: base.Group
+
+    @nn.compact
+    def __call__(self, g, z_v: jax.Array) -> jax.Array:
+        acted = self.group.act(g, z_v)
+        axes = tuple(range(1, z_v.ndim))
+        norm = jnp.sqrt(jnp.sum(jnp.square(z_v), axis=axes, keepdims=True))
+        acted_norm = jnp.sqrt(jnp.sum(jnp.square(acted), axis=axes, keepdims=True))
+        # An all-zero z_v (e.g. every channel invariant) stays zero.
+        return acted * (norm / jnp.maximum(acted_norm, 1e-12))
+
+
+def turn_square_planes(theta: jax.Array, planes: jax.Array, quarter_turns: bool) -> jax.Array:
+    """Turns every ``(B, P, P, C)`` plane by ``theta`` ``(B,)`` radians (counter-clockwise
+    as displayed): exactly by ``rot90`` if ``quarter_turns``, else bilinear."""
+    if quarter_turns:
+        k = jnp.round(theta / (jnp.pi / 2)).astype(jnp.int32)
+        return c4.rotate_quarter_turns(k, planes)
+    return resample.rotate_2d(theta, planes)
+
+
+class InPlaneRotation(nn.Module):
+    """``Phi_g``: the latent grid turned in the image plane by ``angle(g)`` (exact ``rot90``
+    for quarter turns, bilinear otherwise): the in-plane control for yaw."""
+    angle: Callable[[jax.Array], jax.Array]
+    quarter_turns: bool = False
+
+    @nn.compact
+    def __call__(self, g, z_v: jax.Array) -> jax.Array:
+        if z_v.ndim != 4 or z_v.shape[1] != z_v.shape[2]:
+            raise ValueError(f'the in-plane action turns square 2D latent grids, got '
+                             f'{z_v.shape[1:-1]}; use square images.')
+        return turn_square_planes(self.angle(g), z_v, self.quarter_turns)

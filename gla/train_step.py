@@ -1,0 +1,101 @@
+"""The jitted pieces of training: one step, ``K`` fused steps, the validation terms.
+
+``train_step(state, images, pair_key) -> (state, metrics)`` makes its pairs on the device:
+``g`` from ``fold_in(pair_key, state.step)``, ``(x, T_g x)`` from the setting's pair
+function, then one Adam step on the loss of :mod:`gla.losses`. :func:`jit_step_functions`
+binds the static parts from a config; ``gla.train`` and ``bench/`` both call it, so the
+benchmarks time exactly the step a run trains with.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+from flax.training import train_state
+
+from gla import groups
+from gla import losses
+from gla import models
+from gla import pairs
+from gla import settings
+
+
+def train_step(state: train_state.TrainState, images: jax.Array, pair_key: jax.Array, *,
+               model: models.GroupLatentAutoencoder, group: groups.Group,
+               pair_fn: pairs.PairFn, lambda_inv: float, lambda_const: float,
+               lambda_var: float = 0.0, lambda_cov: float = 0.0, inv_target_shift: int = 0):
+    """One optimisation step on a batch of images ``(B, *spatial, C)``.
+
+    The pairs are made here, on the device: ``g`` is drawn from ``fold_in(pair_key, step)``
+    and ``(x, T_g x) = pair_fn(...)``. Returns ``(state, metrics)``.
+    """
+    key = jax.random.fold_in(pair_key, state.step)
+    g = group.sample(key, images.shape[0])
+    inputs, targets = pair_fn(jax.random.fold_in(key, 1), images, g)
+    inv_target = (pairs.random_shift(jax.random.fold_in(key, 2), targets, inv_target_shift)
+                  if inv_target_shift else None)
+
+    def loss_fn(params):
+        return losses.pair_losses(model, params, inputs, targets, g, lambda_inv, lambda_const,
+                                  lambda_var, lambda_cov, inv_target)
+
+    (_, terms), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    mask = model.apply({'params': state.params}, method=model.variant_mask)
+    metrics = dict(terms, grad_norm=jnp.sqrt(sum(jnp.sum(jnp.square(x))
+                                                for x in jax.tree.leaves(grads))),
+                   variant_share=jnp.mean(mask))
+    return state.apply_gradients(grads=grads), metrics
+
+
+def fused_train_steps(state: train_state.TrainState, images: jax.Array, pair_key: jax.Array,
+                      **step_kwargs):
+    """``K = images.shape[0]`` consecutive :func:`train_step` calls in one program (one
+    dispatch from Python): ``images`` ``(K, B, *spatial, C)``; metrics stacked ``(K,)``.
+
+    The steps are unrolled, not a ``lax.scan`` loop: XLA:CPU runs a rolled loop several
+    times slower than the same steps unrolled. Each step still draws its pairs from
+    ``fold_in(pair_key, step)``, so the training does not depend on ``K``.
+    """
+    rows = []
+    for k in range(images.shape[0]):
+        state, metrics = train_step(state, images[k], pair_key, **step_kwargs)
+        rows.append(metrics)
+    return state, jax.tree.map(lambda *a: jnp.stack(a), *rows)
+
+
+def validation_terms(params: Any, images: jax.Array, g: Any, key: jax.Array, *,
+                     model: models.GroupLatentAutoencoder, pair_fn: pairs.PairFn) -> dict:
+    """Per-example loss terms ``(B,)`` of the fixed validation pairs ``(x, g, T_g x)``."""
+    inputs, targets = pair_fn(key, images, g)
+    return losses.pair_loss_terms(model, params, inputs, targets, g)
+
+
+@dataclasses.dataclass(frozen=True)
+class StepFunctions:
+    """The jitted step functions of a run: ``single(state, images (B, ...), pair_key)``,
+    ``fused(state, images (K, B, ...), pair_key)`` (state donated) and
+    ``validation(params, images, g, key) -> per-example terms``."""
+    single: Any
+    fused: Any
+    validation: Any
+
+
+def jit_step_functions(config: ml_collections.ConfigDict, model: models.GroupLatentAutoencoder,
+                       group: groups.Group) -> StepFunctions:
+    """The step functions of ``config``: its training pairs (identity pairs for
+    ``mask.kind='none'``, random input elements if asked) and loss weights."""
+    step_kwargs = dict(model=model, group=pairs.training_group(config, group),
+                       pair_fn=settings.training_pair_fn(config, group),
+                       lambda_inv=config.loss.lambda_inv, lambda_const=config.loss.lambda_const,
+                       lambda_var=config.loss.lambda_var, lambda_cov=config.loss.lambda_cov,
+                       inv_target_shift=config.loss.inv_target_shift)
+    return StepFunctions(
+        single=jax.jit(functools.partial(train_step, **step_kwargs), donate_argnums=0),
+        fused=jax.jit(functools.partial(fused_train_steps, **step_kwargs), donate_argnums=0),
+        validation=jax.jit(functools.partial(validation_terms, model=model,
+                                             pair_fn=settings.pair_fn(config, group))))
