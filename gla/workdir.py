@@ -1,7 +1,8 @@
 """The workdir of a run: checks before anything is written, its lock, its ``config.json``
 and the check that a relaunch describes the same run.
 
-* :func:`check_workdir`: the workdir can hold a run (not a file, writable).
+* :func:`check_workdir`: the workdir can hold a run (not a file; it, or the folder it will
+  be created in with its parents, writable).
 * :func:`lock_workdir` / :func:`unlock_workdir`: one run per workdir (``workdir/.lock``,
   ``fcntl.flock``: the kernel drops the lock when its holder dies, so a killed run never
   leaves a stale lock).
@@ -62,22 +63,25 @@ LEGACY_DEFAULTS = {
 
 
 def check_workdir(workdir: str) -> None:
-    """Raises :class:`WorkdirError` unless ``workdir`` can hold a run; creates nothing that
-    stays (writability is probed with a temporary directory that is removed at once)."""
+    """Raises :class:`WorkdirError` unless ``workdir`` can hold a run: it is a directory or
+    can be created (with its missing parents, as :func:`gla.train.prepare` then does), and
+    the nearest existing folder on its path is writable. Creates nothing that stays
+    (writability is probed with a temporary directory that is removed at once)."""
     path = os.path.abspath(workdir)
     if os.path.exists(path) and not os.path.isdir(path):
         raise errors.WorkdirError(f'--workdir {workdir} is a file, not a directory; choose '
                                   'another --workdir.')
-    parent = os.path.dirname(path)
-    if not os.path.isdir(path) and not os.path.isdir(parent):
-        raise errors.WorkdirError(f'the parent of --workdir {workdir} ({parent}) does not '
-                                  f'exist; create it first (mkdir -p {parent}) or choose '
-                                  'another --workdir.')
-    target = path if os.path.isdir(path) else parent
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise errors.WorkdirError(f'{existing} is a file, so --workdir {workdir} cannot be '
+                                  'created below it; move the file or choose another '
+                                  '--workdir.')
     try:
-        os.rmdir(tempfile.mkdtemp(prefix='.gla_write_probe_', dir=target))
+        os.rmdir(tempfile.mkdtemp(prefix='.gla_write_probe_', dir=existing))
     except OSError as e:
-        raise errors.WorkdirError(f'{target} is not writable ({e.strerror}); the run needs '
+        raise errors.WorkdirError(f'{existing} is not writable ({e.strerror}); the run needs '
                                   'to write checkpoints there. Choose a writable --workdir.'
                                   ) from e
 

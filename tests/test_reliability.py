@@ -465,10 +465,20 @@ def test_checkpoints_without_config_json_are_refused_and_kept(finished_copy):
     assert _snapshot(finished_copy) == before
 
 
-def test_missing_parent_workdir_is_refused(tmp_path):
-    with pytest.raises(errors.WorkdirError, match='does not exist; create it first'):
-        train.train(_config(), str(tmp_path / 'no' / 'such' / 'w'))
+def test_a_workdir_is_created_with_its_missing_parents(tmp_path):
+    workdir = str(tmp_path / 'no' / 'such' / 'w')
+    workdir_lib.check_workdir(workdir)  # checks create nothing
     assert not os.path.exists(tmp_path / 'no')
+    train.prepare(_config(), workdir)
+    workdir_lib.unlock_workdir(workdir)
+    assert os.path.isdir(workdir) and os.path.isfile(os.path.join(workdir, '.lock'))
+
+
+def test_a_file_in_the_way_of_the_workdirs_parents_is_refused_naming_it(tmp_path):
+    (tmp_path / 'runs').write_text('not a folder')
+    with pytest.raises(errors.WorkdirError, match=f'{tmp_path}/runs is a file, so --workdir'):
+        train.train(_config(), str(tmp_path / 'runs' / 'a' / 'w'))
+    assert (tmp_path / 'runs').read_text() == 'not a folder'
 
 
 def test_read_only_parent_workdir_is_refused(tmp_path):
