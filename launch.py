@@ -23,6 +23,7 @@ from ml_collections import config_flags
 
 from gla import distributed
 from gla import errors
+from gla import run_summary
 from gla import stopping
 from gla import train
 
@@ -65,13 +66,15 @@ def main(argv):
         # One copy of the progress log: the other processes report warnings and errors only.
         logging.set_verbosity(logging.WARNING)
     try:
-        train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+        results = train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
     except stopping.StopRequested as e:
         logging.warning('%s', e)
         sys.exit(e.exit_code)
     except errors.UserError as e:  # the message says what is wrong and what to change
         logging.error('%s: %s', type(e).__name__, e)
         sys.exit(1)
+    if distributed.is_main_process():
+        print('\n'.join(run_summary.summary_lines(results, FLAGS.workdir)), flush=True)
 
 
 if __name__ == '__main__':

@@ -22,6 +22,7 @@ from typing import Optional
 import jax
 import jax.numpy as jnp
 import numpy as np
+from absl import logging
 
 from gla import metrics
 from gla import models
@@ -45,6 +46,8 @@ def _pair_outputs(params, images, g, key, *, model, pair_fn):
     inv_err, inv_norm = metrics.squared_error_and_norm(parts.z_i, target_i)
     return dict(mse=metrics.per_example_mse(parts.prediction, target),
                 psnr=metrics.psnr(parts.prediction, target),
+                copy_psnr=metrics.psnr(x, target),  # baseline: T_g x predicted by x
+                black_psnr=metrics.psnr(jnp.full_like(target, -1.0), target),  # all -1
                 ssim=metrics.ssim(parts.prediction, target),
                 equi_err=equi_err, equi_norm=equi_norm, inv_err=inv_err, inv_norm=inv_norm)
 
@@ -91,22 +94,17 @@ def _repeat_element(elements, i, n):
     return jax.tree.map(lambda a: np.repeat(np.asarray(a)[i:i + 1], n, axis=0), elements)
 
 
-def evaluate(run: run_lib.Run, dataset: sources.Dataset) -> dict:
-    """All metrics of the module docstring for ``run`` on ``dataset.test``."""
-    config, group, model = run.config, run.group, run.model
-    mesh = parallel.make_mesh()
-    batch_size = config.eval.batch_size + (-config.eval.batch_size) % jax.device_count()
-    test = dataset.test
-    elements = jax.tree.map(np.asarray, group.eval_elements())
-    names = group.describe(elements)
-    outputs_fn = jax.jit(functools.partial(_pair_outputs, model=model,
-                                           pair_fn=settings.pair_fn(config, group)))
-    key = jax.random.key(config.eval.test_pairs_seed)
-
-    per_element, totals = {}, {k: 0.0 for k in ('equi_err', 'equi_norm', 'inv_err',
-                                                  'inv_norm')}
-    all_psnr, all_mse, all_ssim = [], [], []
+def _outputs_per_element(run: run_lib.Run, test: sources.Split, elements, mesh,
+                         batch_size: int):
+    """Yields ``(name, {metric: (N,)})`` for every evaluation element: the per-example
+    outputs of :func:`_pair_outputs` on the test pairs under that element."""
+    outputs_fn = jax.jit(functools.partial(_pair_outputs, model=run.model,
+                                           pair_fn=settings.pair_fn(run.config, run.group)))
+    key = jax.random.key(run.config.eval.test_pairs_seed)
+    names = run.group.describe(elements)
     for i, name in enumerate(names):
+        logging.info('evaluation: g = %s (%d of %d) on %d test images', name, i + 1,
+                     len(names), len(test))
         g_all = _repeat_element(elements, i, len(test))
         rows = []
         for idx, valid in parallel.padded_batches(len(test), batch_size):
@@ -116,14 +114,28 @@ def evaluate(run: run_lib.Run, dataset: sources.Dataset) -> dict:
                 run.params, *batch, jax.random.fold_in(jax.random.fold_in(key, i),
                                                        int(idx[0]))))
             rows.append({k: v[valid] for k, v in out.items()})
-        out = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
+        yield name, {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
+
+
+def evaluate(run: run_lib.Run, dataset: sources.Dataset) -> dict:
+    """All metrics of the module docstring for ``run`` on ``dataset.test``."""
+    config, group = run.config, run.group
+    mesh = parallel.make_mesh()
+    batch_size = config.eval.batch_size + (-config.eval.batch_size) % jax.device_count()
+    test = dataset.test
+    elements = jax.tree.map(np.asarray, group.eval_elements())
+    names = group.describe(elements)
+    per_element, totals = {}, {k: 0.0 for k in ('equi_err', 'equi_norm', 'inv_err',
+                                                  'inv_norm')}
+    pooled = {k: [] for k in ('psnr', 'mse', 'ssim', 'copy_psnr', 'black_psnr')}
+    for name, out in _outputs_per_element(run, test, elements, mesh, batch_size):
         per_element[name] = dict(psnr_db=float(out['psnr'].mean()), mse=float(out['mse'].mean()),
                                  ssim=float(out['ssim'].mean()))
-        all_psnr.append(out['psnr'])
-        all_mse.append(out['mse'])
-        all_ssim.append(out['ssim'])
+        for k in pooled:
+            pooled[k].append(out[k])
         for k in totals:
             totals[k] += float(out[k].sum())
+    all_psnr, all_mse, all_ssim = pooled['psnr'], pooled['mse'], pooled['ssim']
 
     mask = run.mask > 0.5
     num_channels = int(mask.size)
@@ -136,6 +148,11 @@ def evaluate(run: run_lib.Run, dataset: sources.Dataset) -> dict:
         'transformed_mse_mean': float(np.mean(np.concatenate(all_mse))),
         'transformed_ssim_mean': float(np.mean(np.concatenate(all_ssim))),
         'per_group_element': per_element,
+        # Predictors that learn nothing, scored like the prediction: T_g x predicted by x
+        # (over the pairs where they differ: the identity's pairs are exact copies) and by
+        # an all-black image (every pixel -1: the background of digits and volumes).
+        'baselines': {'copy_input_psnr_db': _finite_mean(pooled['copy_psnr']),
+                      'black_image_psnr_db': _finite_mean(pooled['black_psnr'])},
         'equivariance_error_relative': relative('equi_err', 'equi_norm'),
         'invariance_error_relative': relative('inv_err', 'inv_norm'),
         'variant_share': float(mask.mean()),
@@ -182,6 +199,12 @@ def linear_probe(run, dataset, elements, mask, mesh, batch_size) -> dict:
              'transformed': (moved_f[name], moved_labels)},
             steps=config.eval.probe_steps, l2=config.eval.probe_l2)
     return results
+
+
+def _finite_mean(arrays: list) -> Optional[float]:
+    values = np.concatenate(arrays) if arrays else np.zeros(0)
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if len(values) else None
 
 
 def _non_finite(tree, path='') -> list:
