@@ -94,8 +94,11 @@ class Run:
         return self.group.describe(self.eval_elements)
 
     def _check_images(self, x, what: str = 'x'):
-        """Shape check with a message that says how to fix the input (works on tracers)."""
-        shape = tuple(getattr(x, 'shape', np.shape(x)))
+        """Shape and dtype check with a message that says how to fix the input; reads only
+        shapes and dtypes, never values, so it works on tracers (jit, grad, vmap)."""
+        if not hasattr(x, 'shape'):
+            x = np.asarray(x)
+        shape = tuple(x.shape)
         expected = self.image_shape
         if shape[1:] != expected:
             hint = ''
@@ -105,17 +108,24 @@ class Run:
                 hint = ' Add the channel axis: x[..., None].'
             raise ValueError(f'{what} has shape {shape}; this run takes images of shape (B, '
                              f'{", ".join(map(str, expected))}) scaled to [-1, 1].{hint}')
-        dtype = getattr(x, 'dtype', np.asarray(x).dtype)
-        if not np.issubdtype(dtype, np.floating):
+        dtype = x.dtype
+        if not jax.numpy.issubdtype(dtype, jax.numpy.floating):
             raise ValueError(f'{what} has dtype {dtype}; pass float images in [-1, 1] (uint8 '
                              'pixels: x / 127.5 - 1).')
         return x
 
-    @staticmethod
-    def _batch_elements(g, batch_size: int):
-        """A scalar element (``1`` for a quarter turn) applies to every image of the batch."""
-        return jax.tree.map(
-            lambda a: np.full((batch_size,), a) if np.ndim(a) == 0 else a, g)
+    def _batch_elements(self, g, batch_size: int):
+        """One element (``1`` for a quarter turn, a ``(3, 3)`` matrix for SO(3)) applies to
+        every image of the batch; a batch of elements passes as it is. Traceable."""
+        one = self.group.identity(1)
+
+        def batch(a, like):
+            a = jax.numpy.asarray(a)
+            if a.ndim == like.ndim - 1:  # a single element
+                return jax.numpy.broadcast_to(a.astype(like.dtype), (batch_size,) + a.shape)
+            return a
+
+        return jax.tree.map(batch, g, one)
 
     def encode(self, x):
         """Images ``(B, *spatial, C)`` in [-1, 1] -> latents ``z`` ``(B, *h, c)``."""
@@ -160,15 +170,14 @@ class Run:
         x_a, x_b = self._check_images(x_a, 'x_a'), self._check_images(x_b, 'x_b')
         return self._fns['swap'](x_a, x_b, self._batch_elements(g, x_a.shape[0]))
 
-    def orbit(self, x) -> np.ndarray:
+    def orbit(self, x) -> jax.Array:
         """The predicted orbit of ``x`` ``(B, *spatial, C)``: ``(E, B, *spatial, C)``, one row
         per element of :attr:`eval_elements` (C4: 0°, 90°, 180°, 270° CCW)."""
         x = self._check_images(x)
-        elements = self.eval_elements
-        num = groups.base.num_elements(elements)
-        return np.stack([
-            np.asarray(self.transform(x, jax.tree.map(lambda a: a[e], elements)))
-            for e in range(num)])
+        elements = self.group.eval_elements()  # not the numpy property: traceable
+        return jax.numpy.stack([
+            self.transform(x, jax.tree.map(lambda a: a[e], elements))
+            for e in range(groups.base.num_elements(elements))])
 
 
 def kept_steps(workdir: str, which: str = checkpointing.BEST) -> list:

@@ -7,14 +7,12 @@ import os
 import numpy as np
 import pytest
 
-from conftest import run_python
+import trained_runs
 
 
 @pytest.mark.parametrize('group', ['cube', 'so3'])
-def test_3d_run_writes_eval_json_and_figures(tmp_path, group):
-    workdir = str(tmp_path / group)
-    run_python(['launch.py', '--config', 'configs/test3d.py', '--workdir', workdir,
-                f'--config.group.name={group}'])
+def test_3d_run_writes_eval_json_and_figures(tmp_path_factory, group):
+    workdir = trained_runs.tiny_3d(tmp_path_factory, group)
     with open(os.path.join(workdir, 'eval.json')) as f:
         results = json.load(f)
     elements = results['group_elements']
