@@ -12,6 +12,7 @@ README's "Multi-host" section:
     srun python launch.py ...                # SLURM with several tasks: detected
 """
 
+import importlib.util
 import logging as pylogging
 import sys
 
@@ -21,6 +22,7 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
+from gla import config_checks
 from gla import distributed
 from gla import errors
 from gla import run_summary
@@ -77,5 +79,33 @@ def main(argv):
         print('\n'.join(run_summary.summary_lines(results, FLAGS.workdir)), flush=True)
 
 
+def _config_from_file(spec: str):
+    """The config of ``--config PATH[:ARG]`` loaded on its own (to name a bad override)."""
+    path, _, arg = spec.partition(':')
+    module_spec = importlib.util.spec_from_file_location('launched_config', path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module.get_config(arg) if arg else module.get_config()
+
+
+def parse_flags(argv: list) -> list:
+    """absl's flag parsing, with a one-line error (the field and the nearest valid ones)
+    for a misspelt ``--config.FIELD`` override instead of ml_collections' traceback."""
+    try:
+        return FLAGS(argv)
+    except (AttributeError, KeyError):
+        overrides = [a[len('--config.'):].split('=')[0] for a in argv
+                     if a.startswith('--config.')]
+        spec = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == '--config'),
+                    next((a.split('=', 1)[1] for a in argv if a.startswith('--config=')), None))
+        if spec is None or not overrides:
+            raise
+        problems = config_checks.unknown_field_problems(_config_from_file(spec), overrides)
+        if not problems:
+            raise
+        print(f'ConfigError: {"; ".join(problems)} (in {spec})', file=sys.stderr)
+        sys.exit(1)
+
+
 if __name__ == '__main__':
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -8,6 +8,7 @@ add the checks of their own fields through their ``config_problems``.
 
 from __future__ import annotations
 
+import difflib
 import math
 
 import ml_collections
@@ -139,4 +140,31 @@ def _loss_problems(config) -> list:
             problems.append(f'config.{section}.{name}={value!r} must be a finite number >= 0')
     _non_negative_int(problems, 'loss.inv_target_shift', config.loss.inv_target_shift,
                       '0 = off')
+    return problems
+
+
+def flat_fields(config: ml_collections.ConfigDict, prefix: str = '') -> list:
+    """Every field of ``config`` as a dotted name (``'model.encoder_features'``)."""
+    fields = []
+    for name, value in config.items():
+        if isinstance(value, ml_collections.ConfigDict):
+            fields += flat_fields(value, f'{prefix}{name}.')
+        else:
+            fields.append(prefix + name)
+    return fields
+
+
+def unknown_field_problems(config: ml_collections.ConfigDict, fields: list) -> list:
+    """For each dotted name in ``fields`` (command-line overrides) that ``config`` lacks, a
+    message naming it and the nearest valid fields."""
+    known = flat_fields(config)
+    sections = {f.rsplit('.', 1)[0] for f in known if '.' in f}
+    problems = []
+    for field in fields:
+        if field in known or field in sections:
+            continue
+        near = difflib.get_close_matches(field, known, n=3, cutoff=0.5)
+        problems.append(f'--config.{field}: no such config field'
+                        + (f'; did you mean {", ".join(near)}?' if near else
+                           '; the fields are listed in the README ("Config fields")'))
     return problems

@@ -501,6 +501,16 @@ def test_workdir_that_is_a_file_is_refused(tmp_path):
         train.train(_config(), str(path))
 
 
+def test_a_misspelt_override_names_the_field_and_the_nearest_valid_ones(tmp_path):
+    proc = run_python(LAUNCH + ['--workdir', str(tmp_path / 'w'),
+                                '--config.optimizer.learning_rat=0.1'], check=False)
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        'ConfigError: --config.optimizer.learning_rat: no such config field; did you mean '
+        'optimizer.learning_rate')
+    assert not (tmp_path / 'w').exists()
+
+
 def test_launcher_prints_the_problem_without_a_traceback_and_exits_1(tmp_path):
     workdir = tmp_path / 'w'
     proc = run_python(LAUNCH + ['--workdir', str(workdir), '--config.mask.kind=soft',
