@@ -1,8 +1,9 @@
 """An HTML report of a trained run: ``python -m gla.analyze --workdir DIR``.
 
-Writes ``DIR/report/index.html``, one self-contained page (every figure inlined as a base64
-PNG, no scripts or styles from elsewhere, so it opens from disk in any browser without a
-server), and every figure as a PNG beside it:
+Writes ``DIR/report/index.html``, one self-contained page (``gla/report_page.py``: every
+figure inlined, so it opens from disk in any browser without a server), and every figure as
+a PNG beside it. The page leads with the headline test numbers, each beside a predictor that
+learns nothing, then the orbit and swap figures; the config comes last, folded:
 
     losses.png      loss terms and the share of variant channels over training
     mask.png        the ALD mask: logit alpha per latent channel, variant channels marked
@@ -23,8 +24,6 @@ setting that wants more on the page returns sections from its ``report_sections`
 from __future__ import annotations
 
 import argparse
-import base64
-import dataclasses
 import html
 import json
 import os
@@ -36,18 +35,10 @@ import numpy as np
 
 from gla import evaluate
 from gla import plots
+from gla import report_page
 from gla import run as run_lib
 from gla import settings
 from gla.data import sources
-
-
-@dataclasses.dataclass(frozen=True)
-class Section:
-    """One part of the page: a title, HTML body (already escaped) and the PNG files
-    (names inside the report folder) it shows, in order."""
-    title: str
-    body: str = ''
-    figures: tuple = ()  # ((file name, caption), ...)
 
 
 def pick_images(split: sources.Split, n: int) -> np.ndarray:
@@ -85,27 +76,6 @@ def swap_latents(run: run_lib.Run, images_a: np.ndarray, images_b: np.ndarray) -
     return np.asarray(swapped).reshape((n, m) + tuple(images_a.shape[1:]))
 
 
-def _flatten(tree, prefix: str = '') -> list:
-    if isinstance(tree, dict):
-        return [kv for k in sorted(tree) for kv in _flatten(tree[k], f'{prefix}{k}.')]
-    return [(prefix[:-1], tree)]
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f'{value:.4g}'
-    if isinstance(value, (list, tuple)) and len(value) > 16:
-        return f'{list(value[:16])} ... ({len(value)} items)'
-    return str(value)
-
-
-def _table(rows: list, header: tuple) -> str:
-    head = ''.join(f'<th>{html.escape(h)}</th>' for h in header)
-    body = ''.join('<tr>' + ''.join(f'<td>{html.escape(_fmt(c))}</td>' for c in row) + '</tr>'
-                   for row in rows)
-    return f'<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
 def _read_json(path: str) -> Optional[dict]:
     if not os.path.exists(path):
         return None
@@ -113,14 +83,49 @@ def _read_json(path: str) -> Optional[dict]:
         return json.load(f)
 
 
-def config_section(run: run_lib.Run) -> Section:
-    return Section('Config', '<p>The config the run was trained with (<code>config.json</code>'
-                   ').</p>' + _table(_flatten(run.config.to_dict()), ('field', 'value')))
+def config_section(run: run_lib.Run) -> report_page.Section:
+    fields = report_page.flatten(run.config.to_dict())
+    return report_page.Section('Config', f'<details><summary>The {len(fields)} fields the run was trained '
+                   'with (<code>config.json</code>)</summary>'
+                   + report_page.table(fields, ('field', 'value')) + '</details>')
 
 
-def eval_section(run: run_lib.Run, results: Optional[dict]) -> Section:
+def _majority_rate(dataset: Optional[sources.Dataset]) -> Optional[float]:
+    if dataset is None:
+        return None
+    return float(np.max(np.bincount(dataset.test.labels)) / len(dataset.test.labels))
+
+
+def headline_section(results: Optional[dict], dataset: Optional[sources.Dataset]) -> report_page.Section:
+    """What a reader came for: the test numbers of ``eval.json``, each beside a predictor
+    that learns nothing."""
     if results is None:
-        return Section('Evaluation', '<p class="note">No <code>eval.json</code> in the workdir: '
+        return report_page.Section('Results', '<p class="note">No <code>eval.json</code> yet.</p>')
+    baselines, probe = results.get('baselines') or {}, results['linear_probe']
+    majority = _majority_rate(dataset)
+    rows = [('transformed PSNR (dB)', results[evaluate.PSNR_KEY],
+             f'copy the input: {report_page.fmt(baselines.get("copy_input_psnr_db"))}; all-black '
+             f'image: {report_page.fmt(baselines.get("black_image_psnr_db"))}'),
+            ('transformed SSIM', results['transformed_ssim_mean'], ''),
+            ('equivariance error of z_v (relative)', results['equivariance_error_relative'],
+             '0 = exact'),
+            ('invariance error of z_i (relative)', results['invariance_error_relative'],
+             '0 = exact'),
+            ('variant channels', f'{results["num_variant_channels"]} of '
+             f'{results["num_channels"]}', '')]
+    for part in ('z', 'z_v', 'z_i'):
+        rows.append((f'linear probe on {part}, upright / transformed',
+                     f'{report_page.fmt(probe[part]["upright"])} / {report_page.fmt(probe[part]["transformed"])}',
+                     f'majority class: {report_page.fmt(majority)}'))
+    warnings = len((results.get('training') or {}).get('warnings') or [])
+    rows.append(('divergence warnings while training', warnings, ''))
+    return report_page.Section('Results (test split)', report_page.table(rows, ('metric', 'this run',
+                                                         'trivial baseline')))
+
+
+def eval_section(run: run_lib.Run, results: Optional[dict]) -> report_page.Section:
+    if results is None:
+        return report_page.Section('Evaluation', '<p class="note">No <code>eval.json</code> in the workdir: '
                        'the run has not been evaluated yet. Launch it again with the same '
                        '<code>--workdir</code>; a finished run skips training and evaluates.'
                        '</p>')
@@ -130,20 +135,20 @@ def eval_section(run: run_lib.Run, results: Optional[dict]) -> Section:
                     f'below are of step {run.step}.</p>')
     headline = [(k, v) for k, v in sorted(results.items())
                 if isinstance(v, (int, float, str)) and not isinstance(v, bool)]
-    body.append(_table(headline, ('metric', 'value')))
+    body.append(report_page.table(headline, ('metric', 'value')))
     per = results.get('per_group_element') or {}
     if per:
         keys = sorted({k for v in per.values() for k in v})
         # In the group's own order (eval.json sorts its keys as strings: 0°, 180°, 270°, 90°).
         order = {name: i for i, name in enumerate(run.element_names)}
         names = sorted(per, key=lambda name: (order.get(name, len(order)), name))
-        body.append('<h3>Per group element</h3>' + _table(
+        body.append('<h3>Per group element</h3>' + report_page.table(
             [[name] + [per[name].get(k) for k in keys] for name in names], ['g'] + keys))
     probe = results.get('linear_probe') or {}
     if probe:
         splits = sorted({k for v in probe.values() for k in v},
                         key=lambda k: (k != 'upright', k))
-        body.append('<h3>Linear probe accuracy</h3>' + _table(
+        body.append('<h3>Linear probe accuracy</h3>' + report_page.table(
             [[part] + [v.get(s) for s in splits] for part, v in probe.items()],
             ['features'] + splits))
     training = results.get('training') or {}
@@ -151,13 +156,13 @@ def eval_section(run: run_lib.Run, results: Optional[dict]) -> Section:
     if warnings:
         body.append('<h3>Divergence warnings</h3><ul>' + ''.join(
             f'<li>{html.escape(w)}</li>' for w in warnings) + '</ul>')
-    return Section('Evaluation (test split, eval.json)', ''.join(body))
+    return report_page.Section('Evaluation (test split, eval.json)', ''.join(body))
 
 
-def curves_section(run: run_lib.Run, out_dir: str) -> Section:
+def curves_section(run: run_lib.Run, out_dir: str) -> report_page.Section:
     rows = plots.read_metrics(os.path.join(run.workdir, 'metrics.jsonl'))
     if not rows:
-        return Section('Training curves', '<p class="note">No metrics.jsonl in the workdir.</p>')
+        return report_page.Section('Training curves', '<p class="note">No metrics.jsonl in the workdir.</p>')
     plots.loss_curves(os.path.join(out_dir, 'losses.png'), rows)
     last = [r for r in rows if r.get('split') == 'train'][-1:]
     body = ''
@@ -165,12 +170,12 @@ def curves_section(run: run_lib.Run, out_dir: str) -> Section:
         body = (f'<p>Last logged training step {last[0]["step"]}, means over its log '
                 f'interval: loss {last[0]["loss"]:.4g}, variant share '
                 f'{last[0].get("variant_share", float("nan")):.3f}.</p>')
-    return Section('Training curves', body, (
+    return report_page.Section('Training curves', body, (
         ('losses.png', 'Loss terms (log scale; solid: training, dashed: validation) and the '
          'share of variant channels over training steps.'),))
 
 
-def mask_section(run: run_lib.Run, out_dir: str) -> Section:
+def mask_section(run: run_lib.Run, out_dir: str) -> report_page.Section:
     mask, logits, probs = run.mask, run.mask_logits, run.mask_probabilities
     tau = float(run.config.mask.tau)
     plots.mask_figure(os.path.join(out_dir, 'mask.png'), mask, logits, tau)
@@ -188,9 +193,9 @@ def mask_section(run: run_lib.Run, out_dir: str) -> Section:
                'decoder\'s input are a linear map of it.</p>'
                if run.config.model.invariant_code_dim else '')
             + '<details><summary>Every channel</summary>'
-            + _table(rows, ('channel', 'part', 'logit alpha', 'sigmoid(alpha)'))
+            + report_page.table(rows, ('channel', 'part', 'logit alpha', 'sigmoid(alpha)'))
             + '</details>')
-    return Section('Mask', body, (
+    return report_page.Section('Mask', body, (
         ('mask.png', f'Logit alpha of every latent channel; orange: variant (sigmoid(alpha) > '
          f'tau = {tau:g}), blue: invariant; dashed: the threshold logit(tau).'),))
 
@@ -218,66 +223,19 @@ def image_sections(run: run_lib.Run, dataset: sources.Dataset, out_dir: str,
     plots.swap_grid(os.path.join(out_dir, 'swap.png'), inputs, inputs,
                     swap_latents(run, inputs, inputs), ndim)
     return [
-        Section('Orbit under the group', '', (
+        report_page.Section('Orbit under the group', '', (
             ('orbit.png', 'For each test image, the true T_g x (upper row) and the prediction '
              'D(z_i + Phi_g z_v) (lower row), one column per group element.'),)),
-        Section('Input, target, prediction and latents', '', (
-            ('transforms.png', 'Rows: input x, target T_g x, prediction, |z(x)|, |Phi_g z_v| '
-             'and |z_i(x)| (norms over channels, common scale per row); columns: test image '
-             'and group element.' + slice_note),)),
-        Section('Swapping z_v and z_i', '', (
+        report_page.Section('Swapping z_v and z_i', '', (
             ('swap.png', 'Cell (i, j) decodes z_i of image A_i (left) plus z_v of image B_j '
              '(top), no group action. The diagonal is the plain reconstruction; along a row '
              'what z_i carries stays, along a column what z_v carries stays.'
              + slice_note),)),
+        report_page.Section('Input, target, prediction and latents', '', (
+            ('transforms.png', 'Rows: input x, target T_g x, prediction, |z(x)|, |Phi_g z_v| '
+             'and |z_i(x)| (norms over channels, common scale per row); columns: test image '
+             'and group element.' + slice_note),)),
     ]
-
-
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em;
-       color: #222; }
-h1 { font-size: 1.5em; } h2 { border-bottom: 1px solid #ccc; margin-top: 2em; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
-td, th { border: 1px solid #ddd; padding: 2px 8px; text-align: left; }
-th { background: #f3f3f3; } figure { margin: 1em 0; } img { max-width: 100%; }
-figcaption { font-size: 0.85em; color: #555; } .note { color: #a15c00; }
-code { background: #f3f3f3; padding: 0 3px; }
-"""
-
-# Marks the page when every image has loaded (or not): lets a headless browser check that
-# every image resolves without a DevTools client (data-images / data-broken on <body>).
-_CHECK_SCRIPT = """
-window.addEventListener('load', function () {
-  var broken = 0, images = document.images;
-  for (var i = 0; i < images.length; i++) {
-    if (!(images[i].complete && images[i].naturalWidth > 0)) { broken++; }
-  }
-  document.body.setAttribute('data-images', String(images.length));
-  document.body.setAttribute('data-broken', String(broken));
-});
-"""
-
-
-def render_page(title: str, intro: str, sections: list, out_dir: str) -> str:
-    """The HTML of the page, every figure inlined from ``out_dir`` as a base64 data URI."""
-    parts = [f'<h1>{html.escape(title)}</h1>', intro, '<nav><ul>']
-    parts += [f'<li><a href="#s{i}">{html.escape(s.title)}</a></li>'
-              for i, s in enumerate(sections)]
-    parts.append('</ul></nav>')
-    for i, section in enumerate(sections):
-        parts.append(f'<section id="s{i}"><h2>{html.escape(section.title)}</h2>{section.body}')
-        for name, caption in section.figures:
-            with open(os.path.join(out_dir, name), 'rb') as f:
-                data = base64.b64encode(f.read()).decode('ascii')
-            parts.append(f'<figure><img src="data:image/png;base64,{data}" '
-                         f'alt="{html.escape(caption)}"><figcaption>{html.escape(caption)} '
-                         f'(<a href="{html.escape(name)}">{html.escape(name)}</a>)'
-                         '</figcaption></figure>')
-        parts.append('</section>')
-    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<title>{html.escape(title)}</title><style>{_STYLE}</style>'
-            f'<script>{_CHECK_SCRIPT}</script></head><body>\n' + '\n'.join(parts)
-            + '\n</body></html>\n')
 
 
 def build_report(workdir: str, which: str = 'best', num_images: int = 4,
@@ -291,18 +249,18 @@ def build_report(workdir: str, which: str = 'best', num_images: int = 4,
     out_dir = out_dir or os.path.join(workdir, 'report')
     os.makedirs(out_dir, exist_ok=True)
     results = _read_json(os.path.join(workdir, 'eval.json'))
-    sections = [config_section(run), eval_section(run, results), curves_section(run, out_dir),
-                mask_section(run, out_dir)]
-    dataset = None
+    dataset, images = None, []
     try:
         dataset = sources.load_dataset(run.config.data)
+        images = image_sections(run, dataset, out_dir, num_images)
+        images += settings.for_config(run.config).report_sections(run, dataset, out_dir)
     except (sources.DataError, OSError) as e:
-        sections.append(Section('Images', '<p class="note">The test images could not be '
-                                f'read, so no image figures: {html.escape(str(e))}</p>'))
-    if dataset is not None:
-        sections += image_sections(run, dataset, out_dir, num_images)
-    if dataset is not None:
-        sections += settings.for_config(run.config).report_sections(run, dataset, out_dir)
+        images = [report_page.Section('Images', '<p class="note">The test images could not be read, so '
+                          f'no image figures: {html.escape(str(e))}</p>')]
+    # What a reader came for first; the config last.
+    sections = ([headline_section(results, dataset)] + images
+                + [curves_section(run, out_dir), mask_section(run, out_dir),
+                   eval_section(run, results), config_section(run)])
 
     psnr = (results or {}).get(evaluate.PSNR_KEY)
     intro = (f'<p>Run <code>{html.escape(os.path.abspath(workdir))}</code>, {which} checkpoint '
@@ -312,7 +270,7 @@ def build_report(workdir: str, which: str = 'best', num_images: int = 4,
              + (f' Test transformed PSNR {psnr:.2f} dB.' if psnr is not None else '')
              + f' Made by <code>python -m gla.analyze --workdir {html.escape(workdir)}</code>.'
              '</p>')
-    page = render_page(f'gla report: {os.path.basename(os.path.abspath(workdir))}', intro,
+    page = report_page.render_page(f'gla report: {os.path.basename(os.path.abspath(workdir))}', intro,
                        sections, out_dir)
     path = os.path.join(out_dir, 'index.html')
     tmp = path + '.tmp'

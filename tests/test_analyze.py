@@ -66,6 +66,22 @@ def test_page_shows_config_metrics_and_mask(report, tiny_trained_run):
                f'<td>{float(run.mask_logits[c]):.4g}</td>' in page
 
 
+def test_page_leads_with_the_results_beside_baselines_and_ends_with_the_folded_config(
+        report, tiny_trained_run):
+    import json
+    with open(report) as f:
+        page = f.read()
+    with open(os.path.join(tiny_trained_run, 'eval.json')) as f:
+        results = json.load(f)
+    titles = re.findall(r'<h2>([^<]*)</h2>', page)
+    assert titles[:3] == ['Results (test split)', 'Orbit under the group',
+                          'Swapping z_v and z_i'] and titles[-1] == 'Config'
+    first = page[page.index('<h2>Results'):page.index('<h2>Orbit')]
+    copy = results['baselines']['copy_input_psnr_db']
+    assert f'copy the input: {copy:.4g}' in first and '<th>trivial baseline</th>' in first
+    assert '<details><summary>The ' in page[page.index('<h2>Config'):]
+
+
 def test_swap_grid_diagonal_is_the_reconstruction(tiny_trained_run):
     import gla
     from gla import analyze
@@ -116,10 +132,10 @@ needs_chromium = pytest.mark.skipif(
 @needs_chromium
 def test_checker_sees_broken_images_and_console_errors(tmp_path):
     """The browser check itself can fail: a page with a broken image and a script error."""
-    from gla import analyze
-    page = analyze.render_page('broken', '<img src="missing.png"><img src="data:image/png;'
-                               'base64,AAAA"><script>console.error("bad");</script>', [],
-                               str(tmp_path))
+    from gla import report_page
+    page = report_page.render_page('broken', '<img src="missing.png"><img src="data:image/png;'
+                                   'base64,AAAA"><script>console.error("bad");</script>', [],
+                                   str(tmp_path))
     path = tmp_path / 'broken.html'
     path.write_text(page)
     result = chromium_page.check_page(str(path), CHROMIUM)

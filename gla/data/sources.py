@@ -188,48 +188,10 @@ def load_npz(path: str, config: ml_collections.ConfigDict) -> tuple:
 
 
 def load_tfds(config: ml_collections.ConfigDict) -> tuple:
-    """Splits from tensorflow-datasets; refuses to download unless ``tfds_download``."""
-    try:
-        import tensorflow_datasets as tfds
-    except ImportError as e:
-        raise DataError('tensorflow-datasets is not installed: pip install '
-                        'tensorflow-datasets importlib_resources, or use '
-                        "config.data.source='bundled'.") from e
-    data_dir = (config.tfds_data_dir or os.environ.get('TFDS_DATA_DIR')
-                or os.path.expanduser('~/tensorflow_datasets'))
-    name = config.tfds_name.split(':')[0].split('/')[0]
-    if not config.tfds_download and not os.path.isdir(os.path.join(data_dir, name)):
-        # Decided from the file system alone: building a tfds builder can go to the
-        # network, and off-line its retries take minutes.
-        raise DataError(
-            f'tensorflow-datasets {config.tfds_name!r} is not prepared in {data_dir!r} and '
-            "downloading is off. Use the bundled data (config.data.source='bundled'), or on "
-            'a machine with internet set config.data.tfds_download=True (or point '
-            'config.data.tfds_data_dir at a prepared copy).')
-    builder = tfds.builder(config.tfds_name, data_dir=data_dir)
-    if not builder.is_prepared():
-        if not config.tfds_download:
-            raise DataError(
-                f'tensorflow-datasets {config.tfds_name!r} is not prepared in '
-                f'{builder.data_dir!r} and downloading is off. Use the bundled data '
-                "(config.data.source='bundled'), or on a machine with internet set "
-                'config.data.tfds_download=True (or point config.data.tfds_data_dir at a '
-                'prepared copy).')
-        builder.download_and_prepare()
-    splits = {}
-    for name in builder.info.splits:
-        data = tfds.as_numpy(builder.as_dataset(split=name, batch_size=-1))
-        splits[name] = validate_split(data['image'], data['label'], config.spatial_ndim,
-                                      f'tfds:{config.tfds_name}[{name}]')
-    if 'train' not in splits or 'test' not in splits:
-        return _split_single(splits[sorted(splits)[0]], config)
-    if 'validation' in splits:
-        return splits['train'], splits['validation'], splits['test']
-    train = splits['train']
-    keep, val = stratified_split(train.labels, (1 - config.val_fraction, config.val_fraction),
-                                 config.split_seed)
-    return (Split(train.images[keep], train.labels[keep]),
-            Split(train.images[val], train.labels[val]), splits['test'])
+    """Splits from tensorflow-datasets (:mod:`gla.data.tfds_source`); refuses to download
+    unless ``tfds_download``. ArrayRecord data is read without TensorFlow."""
+    from gla.data import tfds_source  # imported here: it imports this module
+    return tfds_source.load_tfds(config)
 
 
 def load_bundled(config: ml_collections.ConfigDict) -> tuple:

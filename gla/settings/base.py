@@ -31,7 +31,7 @@ class Setting:
       config_problems: ``config -> list[str]``, the setting's own invalid values.
       evaluate: ``(run, dataset, batch_size) -> dict``, entries added to ``eval.json``.
       write_figures: ``(directory, run, dataset) -> None``, extra PNGs in ``figures/``.
-      report_sections: ``(run, dataset, out_dir) -> list[gla.analyze.Section]``.
+      report_sections: ``(run, dataset, out_dir) -> list[gla.report_page.Section]``.
     """
     name: str
     applies: Callable[[ml_collections.ConfigDict], bool]
