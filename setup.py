@@ -26,5 +26,10 @@ setuptools.setup(
         'test': ['pytest>=8', 'tensorboardX>=2.6'],  # tensorboardX: the event-file test
         'tensorboard': ['tensorboardX>=2.6'],  # TensorBoard event files while training
         'bench': ['torch==2.13.0'],
+        # TensorFlow for tensorflow-datasets: preparing mnist-like datasets (tfds writes
+        # their images with it) and reading TFRecord data; ArrayRecord data reads without it.
+        # The CPU build where there is one: TensorFlow is only a reader here, off the GPUs.
+        'tfds': ['tensorflow-cpu; sys_platform == "linux" and platform_machine == "x86_64"',
+                 'tensorflow; sys_platform != "linux" or platform_machine != "x86_64"'],
     },
 )

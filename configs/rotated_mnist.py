@@ -78,7 +78,9 @@ def get_config() -> ml_collections.ConfigDict:
     config.num_epochs = 50  # passes over the training split
     config.steps_per_dispatch = 1  # >1 fuses that many steps into one call (same results)
     config.log_every_steps = 200  # a progress line and a metrics.jsonl row
-    config.divergence_factor = 100.0  # warn when a loss term exceeds this x its best
+    config.divergence_factor = 100.0  # a loss term above this x its best (or the floor) diverges
+    config.divergence_floor = 1e-4  # best values below this count as this (tiny terms may wobble)
+    config.divergence_action = 'rollback'  # 'warn' | 'stop' | 'rollback' (to the best, steps / 2)
 
     config.eval = ml_collections.ConfigDict()
     config.eval.batch_size = 500  # images per evaluation batch

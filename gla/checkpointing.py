@@ -242,6 +242,16 @@ class RunCheckpoints:
             step, args=ocp.args.Composite(progress=ocp.args.JsonRestore()))
         return restored['progress']
 
+    def discard_from(self, which: str, step: int) -> None:
+        """Deletes the ``which`` steps at or after ``step`` (a rolled-back run trains those
+        steps again, differently)."""
+        self.wait_until_finished()
+        manager = self._managers[which]
+        for kept in manager.all_steps():
+            if kept >= step:
+                manager.delete(kept)
+        manager.reload()
+
     def wait_until_finished(self) -> None:
         for manager in self._managers.values():
             manager.wait_until_finished()

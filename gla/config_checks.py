@@ -13,6 +13,7 @@ import math
 
 import ml_collections
 
+from gla import divergence
 from gla import errors
 from gla import groups
 from gla import latent_actions
@@ -68,6 +69,11 @@ def _training_problems(config) -> list:
     _positive(problems, 'config.eval.batch_size', config.eval.batch_size, integer=True)
     _choice(problems, 'config.optimizer.schedule', config.optimizer.schedule,
             state_lib.LR_SCHEDULES)
+    _choice(problems, 'config.divergence_action', config.divergence_action, divergence.ACTIONS)
+    if not (isinstance(config.divergence_factor, (int, float)) and config.divergence_factor > 1):
+        problems.append(f'config.divergence_factor={config.divergence_factor!r} must be > 1')
+    if not (isinstance(config.divergence_floor, (int, float)) and config.divergence_floor >= 0):
+        problems.append(f'config.divergence_floor={config.divergence_floor!r} must be >= 0')
     return problems
 
 

@@ -36,7 +36,9 @@ def summary_lines(results: dict, workdir: str) -> list:
         + f', variant channels {results["num_variant_channels"]} of '
         f'{results["num_channels"]}',
         f'  linear probe, upright / transformed: {probes}',
-        f'  divergence warnings: {len(training.get("warnings") or [])}',
+        f'  divergence warnings: {len(training.get("warnings") or [])}'
+        + (f', rollbacks: {training["rollbacks"]}' if training.get('rollbacks') else '')
+        + (f'; training {training["stopped_early"]}' if training.get('stopped_early') else ''),
         f'  files: {os.path.join(workdir, "eval.json")}, {os.path.join(workdir, "figures")}/, '
         f'{os.path.join(workdir, "checkpoints")}/',
         f'  report: python -m gla.analyze --workdir {workdir}',

@@ -89,10 +89,19 @@ class LoopState:
     carried: list = dataclasses.field(default_factory=list)  # rows of a stopped interval
     log_time: float = dataclasses.field(default_factory=time.time)
     log_step: int = 0
+    update_scale: float = 1.0  # halved by each rollback (config.divergence_action)
+    rollbacks: int = 0
+    stopped_early: str = ''  # why training ended before the schedule, if it did
 
     def progress(self, **extra) -> dict:
         return dict(self.monitor.state(), best_val_loss=self.best_val,
-                    best_step=self.best_step, image_shape=list(self.image_shape), **extra)
+                    best_step=self.best_step, image_shape=list(self.image_shape),
+                    update_scale=self.update_scale, rollbacks=self.rollbacks, **extra)
+
+    def scale_argument(self):
+        """The step's ``update_scale``: ``None`` (flax's own update, bit for bit) until a
+        rollback asks for smaller steps."""
+        return None if self.update_scale == 1.0 else np.float32(self.update_scale)
 
     def fetch_rows(self, step: int) -> list:
         """The metrics rows since the last log, one per step, checked to be finite."""
@@ -189,7 +198,8 @@ def steps_in_dispatch(config: ml_collections.ConfigDict, step: int,
     return k if 1 < k <= room else 1
 
 
-def dispatch(setup: Setup, state, step: int, order: np.ndarray, count: int) -> tuple:
+def dispatch(setup: Setup, state, step: int, order: np.ndarray, count: int,
+             update_scale=None) -> tuple:
     """Runs ``count`` steps from ``step`` on the images ``order`` picks; ``(state,
     metrics)``."""
     config, images = setup.config, setup.dataset.train.images
@@ -198,9 +208,9 @@ def dispatch(setup: Setup, state, step: int, order: np.ndarray, count: int) -> t
     if count > 1:
         chunk = images[idx].reshape((count, config.batch_size) + setup.dataset.image_shape)
         return setup.steps.fused(state, parallel.shard_steps(setup.mesh, chunk),
-                                 setup.pair_key)
+                                 setup.pair_key, update_scale)
     return setup.steps.single(state, parallel.shard_batch(setup.mesh, images[idx]),
-                              setup.pair_key)
+                              setup.pair_key, update_scale)
 
 
 def log_interval(setup: Setup, loop: LoopState, writer: metrics_log.MetricsLog,
@@ -216,8 +226,8 @@ def log_interval(setup: Setup, loop: LoopState, writer: metrics_log.MetricsLog,
                images_per_sec=rate, **mean)
     if warnings:
         row['warnings'] = warnings
-        for w in warnings:
-            logging.warning('%s', w)
+    for line in loop.monitor.announce(warnings):
+        logging.warning('%s', line)
     writer.write(row)
     eta = (setup.total_steps - step) * config.batch_size / max(rate, 1e-9)
     logging.info('step %d/%d  loss %.5f (recon %.5f inv %.5f const %.5f)  variant %.2f  '
@@ -229,13 +239,14 @@ def log_interval(setup: Setup, loop: LoopState, writer: metrics_log.MetricsLog,
 
 def end_of_epoch(setup: Setup, loop: LoopState, writer: metrics_log.MetricsLog,
                  ckpts: checkpointing.RunCheckpoints, state, step: int,
-                 validate: Callable) -> None:
-    """Validation loss, the divergence check, a row, and the latest (and best) checkpoint."""
+                 validate: Callable) -> bool:
+    """Validation loss, the divergence check, a row, and the latest (and best) checkpoint;
+    returns whether a validation term diverged."""
     val = validate(state.params)
     divergence.check_finite_validation(step, val)
     warnings = loop.monitor.update(step, 'val', val)
-    for w in warnings:
-        logging.warning('%s', w)
+    for line in loop.monitor.announce(warnings):
+        logging.warning('%s', line)
     improved = val['loss'] < loop.best_val
     if improved:
         loop.best_val, loop.best_step = val['loss'], step
@@ -248,6 +259,44 @@ def end_of_epoch(setup: Setup, loop: LoopState, writer: metrics_log.MetricsLog,
     if improved:
         ckpts.save(checkpointing.BEST, step, state, progress)
     ckpts.save(checkpointing.LATEST, step, state, progress)
+    return bool(warnings)
+
+
+def roll_back(setup: Setup, loop: LoopState, writer: metrics_log.MetricsLog,
+              ckpts: checkpointing.RunCheckpoints, state) -> tuple:
+    """Goes back to the best checkpoint and halves Adam's steps from there on
+    (``config.divergence_action='rollback'``); the ``latest`` steps from the best on are
+    replaced by the restored one, so a killed run resumes from it. ``(state, step)``."""
+    ckpts.wait_until_finished()
+    state, _ = ckpts.restore(checkpointing.BEST, checkpointing.abstract_like(state))
+    step = int(state.step)
+    loop.rollbacks += 1
+    loop.update_scale *= 0.5
+    ckpts.discard_from(checkpointing.LATEST, step)
+    ckpts.save(checkpointing.LATEST, step, state, loop.progress())
+    logging.warning('divergence: rolled back to step %d (the best by validation loss); Adam\'s '
+                    'steps are now x%g (rollback %d of at most %d)', step, loop.update_scale,
+                    loop.rollbacks, divergence.MAX_ROLLBACKS)
+    writer.write(dict(step=step, split='event', rollback=loop.rollbacks,
+                      update_scale=loop.update_scale))
+    return state, step
+
+
+def act_on_divergence(setup: Setup, loop: LoopState, writer: metrics_log.MetricsLog,
+                      ckpts: checkpointing.RunCheckpoints, state, step: int) -> tuple:
+    """``config.divergence_action`` after a diverging validation: ``(state, step, stop)``."""
+    action = setup.config.divergence_action
+    if action == 'warn' or loop.best_step == step:  # the model of this step is the best
+        return state, step, False
+    if action == 'rollback' and loop.rollbacks < divergence.MAX_ROLLBACKS \
+            and loop.best_step is not None:
+        state, step = roll_back(setup, loop, writer, ckpts, state)
+        return state, step, False
+    loop.stopped_early = (f'stopped at step {step} by divergence_action={action!r}'
+                          + (f' after {loop.rollbacks} rollbacks' if loop.rollbacks else ''))
+    logging.warning('divergence: training %s; the best checkpoint (step %s) is evaluated',
+                    loop.stopped_early, loop.best_step)
+    return state, step, True
 
 
 def stop_with_checkpoint(setup: Setup, loop: LoopState, ckpts: checkpointing.RunCheckpoints,
@@ -273,10 +322,13 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
         ckpts = checkpointing.RunCheckpoints(workdir)
         state, progress = initial_state(setup, ckpts)
         start_step = int(state.step)
-        loop = LoopState(divergence.DivergenceMonitor(config.divergence_factor, progress),
-                         progress.get('best_val_loss', math.inf), progress.get('best_step'),
-                         setup.dataset.image_shape, carried=progress.get('pending_rows', []),
-                         log_step=start_step)
+        monitor = divergence.DivergenceMonitor(config.divergence_factor,
+                                               config.divergence_floor, progress)
+        loop = LoopState(monitor, progress.get('best_val_loss', math.inf),
+                         progress.get('best_step'), setup.dataset.image_shape,
+                         carried=progress.get('pending_rows', []), log_step=start_step,
+                         update_scale=progress.get('update_scale', 1.0),
+                         rollbacks=progress.get('rollbacks', 0))
         writer = metrics_log.MetricsLog(workdir, start_step)
         train_start = time.time()
         step = _loop(setup, loop, writer, ckpts, state, start_step, stop)
@@ -285,7 +337,8 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
         writer.close()
     elapsed = time.time() - train_start
     summary = dict(final_step=step, best_step=loop.best_step, best_val_loss=loop.best_val,
-                   warnings=loop.monitor.warnings, train_seconds=elapsed,
+                   warnings=loop.monitor.warnings, rollbacks=loop.rollbacks,
+                   stopped_early=loop.stopped_early, train_seconds=elapsed,
                    images_per_sec=(step - start_step) * config.batch_size / max(elapsed, 1e-9))
     logging.info('training done: step %d/%d in %s at %.0f img/s, best val loss %.5f at step '
                  '%s, %d divergence warnings; next: evaluation of the best checkpoint '
@@ -310,14 +363,17 @@ def _loop(setup: Setup, loop: LoopState, writer: metrics_log.MetricsLog,
             order_epoch = epoch
             order = epoch_order(config.seed, epoch, len(setup.dataset.train))
         count = steps_in_dispatch(config, step, setup.steps_per_epoch)
-        state, metrics = dispatch(setup, state, step, order, count)
+        state, metrics = dispatch(setup, state, step, order, count, loop.scale_argument())
         loop.pending.append(metrics)
         step += count
         end_of_epoch_now = step % setup.steps_per_epoch == 0
         if step % config.log_every_steps == 0 or end_of_epoch_now:
             log_interval(setup, loop, writer, step)
-        if end_of_epoch_now:
-            end_of_epoch(setup, loop, writer, ckpts, state, step, validate)
+        if end_of_epoch_now and end_of_epoch(setup, loop, writer, ckpts, state, step,
+                                             validate):
+            state, step, stop_now = act_on_divergence(setup, loop, writer, ckpts, state, step)
+            if stop_now:
+                break
     return step
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any
+from typing import Any, Optional
 
 import jax
 import jax.numpy as jnp
 import ml_collections
+import optax
 from flax.training import train_state
 
 from gla import groups
@@ -25,14 +26,17 @@ from gla import pairs
 from gla import settings
 
 
-def train_step(state: train_state.TrainState, images: jax.Array, pair_key: jax.Array, *,
+def train_step(state: train_state.TrainState, images: jax.Array, pair_key: jax.Array,
+               update_scale: Optional[jax.Array] = None, *,
                model: models.GroupLatentAutoencoder, group: groups.Group,
                pair_fn: pairs.PairFn, lambda_inv: float, lambda_const: float,
                lambda_var: float = 0.0, lambda_cov: float = 0.0, inv_target_shift: int = 0):
     """One optimisation step on a batch of images ``(B, *spatial, C)``.
 
     The pairs are made here, on the device: ``g`` is drawn from ``fold_in(pair_key, step)``
-    and ``(x, T_g x) = pair_fn(...)``. Returns ``(state, metrics)``.
+    and ``(x, T_g x) = pair_fn(...)``. ``update_scale`` (a scalar; ``None``: 1) multiplies
+    Adam's update, which is how a rolled-back run takes smaller steps (``gla/train.py``).
+    Returns ``(state, metrics)``.
     """
     key = jax.random.fold_in(pair_key, state.step)
     g = group.sample(key, images.shape[0])
@@ -49,11 +53,21 @@ def train_step(state: train_state.TrainState, images: jax.Array, pair_key: jax.A
     metrics = dict(terms, grad_norm=jnp.sqrt(sum(jnp.sum(jnp.square(x))
                                                 for x in jax.tree.leaves(grads))),
                    variant_share=jnp.mean(mask))
-    return state.apply_gradients(grads=grads), metrics
+    return _apply_gradients(state, grads, update_scale), metrics
+
+
+def _apply_gradients(state: train_state.TrainState, grads: Any,
+                     update_scale: Optional[jax.Array]) -> train_state.TrainState:
+    if update_scale is None:  # the plain step, exactly flax's
+        return state.apply_gradients(grads=grads)
+    updates, opt_state = state.tx.update(grads, state.opt_state, state.params)
+    updates = jax.tree.map(lambda u: u * update_scale, updates)
+    return state.replace(step=state.step + 1, params=optax.apply_updates(state.params, updates),
+                         opt_state=opt_state)
 
 
 def fused_train_steps(state: train_state.TrainState, images: jax.Array, pair_key: jax.Array,
-                      **step_kwargs):
+                      update_scale: Optional[jax.Array] = None, **step_kwargs):
     """``K = images.shape[0]`` consecutive :func:`train_step` calls in one program (one
     dispatch from Python): ``images`` ``(K, B, *spatial, C)``; metrics stacked ``(K,)``.
 
@@ -63,7 +77,7 @@ def fused_train_steps(state: train_state.TrainState, images: jax.Array, pair_key
     """
     rows = []
     for k in range(images.shape[0]):
-        state, metrics = train_step(state, images[k], pair_key, **step_kwargs)
+        state, metrics = train_step(state, images[k], pair_key, update_scale, **step_kwargs)
         rows.append(metrics)
     return state, jax.tree.map(lambda *a: jnp.stack(a), *rows)
 

@@ -59,6 +59,8 @@ LEGACY_DEFAULTS = {
     'optimizer.schedule': 'constant',
     'steps_per_dispatch': 1,
     'blocks.enabled': False,
+    'divergence_floor': 1e-6,
+    'divergence_action': 'warn',
 }
 
 

@@ -10,6 +10,7 @@ their digits as PNG with Pillow, as tfds needs TensorFlow to encode numpy images
 import importlib.util
 import json
 import os
+import shutil
 import struct
 import sys
 import time
@@ -20,13 +21,14 @@ import pytest
 
 tfds = pytest.importorskip('tensorflow_datasets')
 
+from configs import test as test_config  # noqa: E402
 from gla.data import sources  # noqa: E402
 
 NUM_TRAIN, NUM_TEST = 320, 80  # the first 400 bundled digits
 HAS_TENSORFLOW = importlib.util.find_spec('tensorflow') is not None
-pytestmark = pytest.mark.skipif(importlib.util.find_spec('array_record') is None,
-                                reason='array_record is not installed (tfds installs it on '
-                                       'Linux only)')
+needs_array_record = pytest.mark.skipif(
+    importlib.util.find_spec('array_record') is None,
+    reason='array_record is not installed (tensorflow-datasets installs it on Linux only)')
 
 
 def bundled_digits() -> tuple:
@@ -87,11 +89,11 @@ def prepared(tmp_path_factory) -> str:
     return data_dir
 
 
-def tfds_config(config, data_dir: str, name: str = 'bundled_digits', whole: bool = True,
+def tfds_config(data_dir: str, name: str = 'bundled_digits', whole: bool = True,
                 **overrides):
     """``configs/test.py``'s data config reading ``name`` from ``data_dir`` (``whole``:
     without its max_*_examples, so that the splits are compared whole)."""
-    data = config.data
+    data = test_config.get_config().data
     data.source, data.tfds_name, data.tfds_data_dir = 'tfds', name, data_dir
     if whole:
         data.max_train_examples = data.max_val_examples = data.max_test_examples = 0
@@ -122,10 +124,11 @@ def assert_validation_carved_from_train(ds: sources.Dataset, val_fraction: float
     assert sorted(test) == list(range(NUM_TRAIN, NUM_TRAIN + NUM_TEST))
 
 
+@needs_array_record
 def test_digits_prepared_as_array_record_load_through_the_tfds_source_without_tensorflow(
-        prepared, tiny_config):
+        prepared):
     tensorflow_before = 'tensorflow' in sys.modules
-    config = tfds_config(tiny_config, prepared)
+    config = tfds_config(prepared)
     ds = sources.load_dataset(config)
     assert ds.description == 'tfds:bundled_digits'
     assert ds.image_shape == (28, 28, 1) and ds.train.images.dtype == np.float32
@@ -134,27 +137,29 @@ def test_digits_prepared_as_array_record_load_through_the_tfds_source_without_te
 
     # A versioned name and configs/test.py's own limits (256 / 64 / 64): the same splits,
     # cut to their first N.
-    limited = sources.load_dataset(tfds_config(tiny_config, prepared, 'bundled_digits:1.0.0',
+    limited = sources.load_dataset(tfds_config(prepared, 'bundled_digits:1.0.0',
                                                whole=False))
-    limits = (tiny_config.data.max_train_examples, tiny_config.data.max_val_examples,
-              tiny_config.data.max_test_examples)
+    defaults = test_config.get_config().data
+    limits = (defaults.max_train_examples, defaults.max_val_examples,
+              defaults.max_test_examples)
+    assert limits == (256, 64, 64)
     for part, whole, n in zip((limited.train, limited.val, limited.test),
                               (ds.train, ds.val, ds.test), limits):
         np.testing.assert_array_equal(part.images, whole.images[:n])
         np.testing.assert_array_equal(part.labels, whole.labels[:n])
 
 
-def test_a_dataset_with_its_own_validation_split_keeps_it(prepared, tiny_config):
-    ds = sources.load_dataset(tfds_config(tiny_config, prepared,
-                                          'bundled_digits_with_validation'))
+@needs_array_record
+def test_a_dataset_with_its_own_validation_split_keeps_it(prepared):
+    ds = sources.load_dataset(tfds_config(prepared, 'bundled_digits_with_validation'))
     assert sorted(indices_of(ds.train)) == list(range(240))
     assert sorted(indices_of(ds.val)) == list(range(240, NUM_TRAIN))
     assert sorted(indices_of(ds.test)) == list(range(NUM_TRAIN, NUM_TRAIN + NUM_TEST))
 
 
-def test_with_tfds_download_the_source_prepares_array_record_and_reads_it(tmp_path,
-                                                                          tiny_config):
-    config = tfds_config(tiny_config, str(tmp_path), tfds_download=True)
+@needs_array_record
+def test_with_tfds_download_the_source_prepares_array_record_and_reads_it(tmp_path):
+    config = tfds_config(str(tmp_path), tfds_download=True)
     ds = sources.load_dataset(config)
     assert_validation_carved_from_train(ds, config.val_fraction)
     files = os.listdir(tmp_path / 'bundled_digits' / '1.0.0')
@@ -162,9 +167,8 @@ def test_with_tfds_download_the_source_prepares_array_record_and_reads_it(tmp_pa
 
 
 def test_preparing_a_builder_of_numpy_images_needs_tensorflow_and_says_what_to_install(
-        tmp_path, tiny_config):
-    config = tfds_config(tiny_config, str(tmp_path), 'bundled_digits_arrays',
-                         tfds_download=True)
+        tmp_path):
+    config = tfds_config(str(tmp_path), 'bundled_digits_arrays', tfds_download=True)
     if HAS_TENSORFLOW:
         assert_validation_carved_from_train(sources.load_dataset(config), config.val_fraction)
         return
@@ -188,9 +192,11 @@ def masked_crc32c(data: bytes) -> int:
     return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
-def copy_as_tfrecord(data_dir: str, out_dir: str) -> None:
+def copy_as_tfrecord(data_dir: str, out_dir: str, keep_array_record: bool = False) -> None:
     """Rewrites the prepared ``bundled_digits`` as TFRecord (tfds's default format): the same
-    serialized examples, framed as TFRecord, and the dataset info saying so."""
+    serialized examples, framed as TFRecord, and the dataset info saying so.
+    ``keep_array_record``: the ArrayRecord files stay beside them, listed as an alternative
+    format, as ``tfds convert_format --out_file_format=array_record`` leaves TFRecord data."""
     assert crc32c(b'123456789') == 0xE3069283  # CRC-32C's check value
     source_dir = os.path.join(data_dir, 'bundled_digits', '1.0.0')
     target_dir = os.path.join(out_dir, 'bundled_digits', '1.0.0')
@@ -207,18 +213,22 @@ def copy_as_tfrecord(data_dir: str, out_dir: str) -> None:
                 length = struct.pack('<Q', len(record))
                 f.write(length + struct.pack('<I', masked_crc32c(length)) + record
                         + struct.pack('<I', masked_crc32c(record)))
+        if keep_array_record:
+            shutil.copy(os.path.join(source_dir, name.replace('.tfrecord-', '.array_record-')),
+                        target_dir)
     info['fileFormat'] = 'tfrecord'
+    if keep_array_record:
+        info['alternativeFileFormats'] = ['array_record']
     with open(os.path.join(target_dir, 'dataset_info.json'), 'w') as f:
         json.dump(info, f)
-    with open(os.path.join(source_dir, 'features.json')) as src, \
-            open(os.path.join(target_dir, 'features.json'), 'w') as dst:
-        dst.write(src.read())
+    shutil.copy(os.path.join(source_dir, 'features.json'), target_dir)
 
 
+@needs_array_record
 def test_tfrecord_data_is_read_with_tensorflow_or_refused_naming_pip_install_tensorflow(
-        prepared, tmp_path, tiny_config):
+        prepared, tmp_path):
     copy_as_tfrecord(prepared, str(tmp_path))
-    config = tfds_config(tiny_config, str(tmp_path))
+    config = tfds_config(str(tmp_path))
     if HAS_TENSORFLOW:
         assert_validation_carved_from_train(sources.load_dataset(config), config.val_fraction)
         return
@@ -226,14 +236,24 @@ def test_tfrecord_data_is_read_with_tensorflow_or_refused_naming_pip_install_ten
                        ) as info:
         sources.load_dataset(config)
     assert 'pip install tensorflow' in str(info.value)
+    assert f'tfds convert_format --dataset_dir={tmp_path}/bundled_digits' in str(info.value)
 
 
-def test_an_unprepared_name_is_refused_within_a_second_naming_tfds_download(tmp_path,
-                                                                           tiny_config):
+@needs_array_record
+def test_tfrecord_data_given_array_record_files_by_convert_format_reads_without_tensorflow(
+        prepared, tmp_path):
+    tensorflow_before = 'tensorflow' in sys.modules
+    copy_as_tfrecord(prepared, str(tmp_path), keep_array_record=True)
+    config = tfds_config(str(tmp_path))
+    assert_validation_carved_from_train(sources.load_dataset(config), config.val_fraction)
+    assert ('tensorflow' in sys.modules) == tensorflow_before
+
+
+def test_an_unprepared_name_is_refused_within_a_second_naming_tfds_download(tmp_path):
     # An interrupted preparation leaves a folder without dataset_info.json: not prepared.
     os.makedirs(tmp_path / 'bundled_digits' / '1.0.0')
     for name in ('mnist', 'emnist/balanced', 'fashion_mnist:3.0.1', 'bundled_digits'):
-        config = tfds_config(tiny_config, str(tmp_path), name)
+        config = tfds_config(str(tmp_path), name)
         start = time.perf_counter()
         with pytest.raises(sources.DataError, match='tfds_download') as info:
             sources.load_dataset(config)

@@ -1,11 +1,12 @@
 """tensorflow-datasets as a data source (``config.data.source='tfds'``).
 
-A dataset prepared as ArrayRecord (``tfds build NAME --file_format=array_record``, or by
-this source with ``config.data.tfds_download=True``) is read without TensorFlow, through
-tfds's random-access data source. One prepared as TFRecord (tfds's default) is read with
-``tf.data`` and so needs TensorFlow; without it the error says what to install. Preparing a
-dataset whose builder encodes numpy images (``mnist``, ``fashion_mnist``, ``emnist``...) needs
-TensorFlow too: ``pip install -e '.[tfds]'``.
+Data with ArrayRecord files is read without TensorFlow, through tfds's random-access data
+source: prepared by ``tfds build NAME --file_format=array_record``, by this source with
+``config.data.tfds_download=True``, or TFRecord data given ArrayRecord files by ``tfds
+convert_format``. TFRecord only (tfds's default) is read with ``tf.data`` and so needs
+TensorFlow; without it the error says what to install. Preparing a dataset whose builder
+encodes numpy images (``mnist``, ``fashion_mnist``, ``emnist``...) needs TensorFlow too:
+``pip install -e '.[tfds]'``; so does the ``tfds`` command line.
 
 Off-line nothing is built unless the data is on disk: whether it is prepared is decided
 from the file system first (building a tfds builder can go to the network, and off-line its
@@ -66,20 +67,32 @@ def _tensorflow_missing(error: BaseException) -> bool:
     return False
 
 
+def _keep_tensorflow_off_the_gpus() -> None:
+    """Where TensorFlow is installed, hides the GPUs from it: tfds needs it on the CPU only,
+    and by default it would take the GPU memory that JAX trains in."""
+    if importlib.util.find_spec('tensorflow') is None:
+        return
+    import tensorflow as tf
+    try:
+        tf.config.set_visible_devices([], 'GPU')
+    except RuntimeError:  # TensorFlow has started its devices already
+        pass
+
+
 def _prepare(builder, config: ml_collections.ConfigDict) -> None:
     """Downloads and prepares, as ArrayRecord where ``array_record`` is installed so that
     reading it later needs no TensorFlow."""
     file_format = 'array_record' if importlib.util.find_spec('array_record') else None
+    _keep_tensorflow_off_the_gpus()
     try:
         builder.download_and_prepare(file_format=file_format)
     except ImportError as e:
         if not _tensorflow_missing(e):
             raise
         raise DataError(
-            f'preparing tensorflow-datasets {config.tfds_name!r} needs TensorFlow (its builder '
-            "uses it to decode and encode the images): pip install -e '.[tfds]' (or pip "
-            'install tensorflow). Once prepared as ArrayRecord, it is read without '
-            'TensorFlow.') from e
+            f'preparing tensorflow-datasets {config.tfds_name!r} needs TensorFlow (tfds writes '
+            "this dataset's images with it): pip install -e '.[tfds]' (or pip install "
+            'tensorflow). Once prepared as ArrayRecord, it is read without TensorFlow.') from e
 
 
 def _keys(builder, where: str) -> tuple:
@@ -95,15 +108,18 @@ def _keys(builder, where: str) -> tuple:
     return keys
 
 
-def _read_with_tensorflow(tfds, builder, split: str, keys: tuple, where: str) -> tuple:
+def _read_with_tensorflow(tfds, builder, split: str, keys: tuple,
+                          config: ml_collections.ConfigDict, where: str) -> tuple:
     if importlib.util.find_spec('tensorflow') is None:
         file_format = getattr(builder.info.file_format, 'value', builder.info.file_format)
+        folder = os.path.join(data_dir_of(config), config.tfds_name.split(':')[0].split('/')[0])
         raise DataError(
             f'{where}: prepared in {os.fspath(builder.data_dir)!r} as {file_format} files, '
             'which only TensorFlow reads, and TensorFlow is not installed: pip install '
-            "-e '.[tfds]' (or pip install tensorflow). Data prepared as ArrayRecord is read "
-            'without it (tfds build NAME --file_format=array_record --data_dir=DIR, with '
-            'TensorFlow, once).')
+            "-e '.[tfds]' (or pip install tensorflow). Or, once, where TensorFlow is "
+            'installed, add ArrayRecord files, which read without it: tfds convert_format '
+            f'--dataset_dir={folder} --out_file_format=array_record')
+    _keep_tensorflow_off_the_gpus()
     data = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
     return data[keys[0]], data[keys[1]]
 
@@ -115,7 +131,7 @@ def _read_split(tfds, builder, split: str, config: ml_collections.ConfigDict
     try:
         source = builder.as_data_source(split=split)
     except NotImplementedError:  # TFRecord (tfds's default) or Riegeli: no random access
-        images, labels = _read_with_tensorflow(tfds, builder, split, keys, where)
+        images, labels = _read_with_tensorflow(tfds, builder, split, keys, config, where)
     except ImportError as e:
         raise DataError(f'{where}: reading ArrayRecord files needs the array_record package: '
                         f'pip install array_record ({e}).') from e
@@ -159,6 +175,9 @@ def load_tfds(config: ml_collections.ConfigDict) -> tuple:
         if not config.tfds_download:
             raise _not_prepared(config.tfds_name, os.fspath(builder.data_dir))
         _prepare(builder, config)
+    # Read what is on disk, described by its own files: a registered builder's info (mnist's)
+    # misses the ArrayRecord files tfds convert_format adds beside TFRecord ones (tfds 4.9).
+    builder = tfds.builder_from_directory(builder.data_dir)
     splits = {name: _read_split(tfds, builder, name, config) for name in builder.info.splits}
     if 'train' not in splits or 'test' not in splits:
         return sources._split_single(splits[sorted(splits)[0]], config)
