@@ -19,13 +19,20 @@ def test_3d_run_writes_eval_json_and_figures(tmp_path_factory, group):
     assert results['group'] == group
     assert len(elements) == (24 if group == 'cube' else 3) and elements[0] == 'id'
     assert set(results['per_group_element']) == set(elements)
-    per = [v['psnr_db'] for v in results['per_group_element'].values()]
-    assert results['transformed_psnr_db_mean_over_test_images_and_group_elements'] == \
-        pytest.approx(np.mean(per), rel=1e-5)
     for part in ('z', 'z_v', 'z_i'):
         for split in ('upright', 'transformed'):
-            acc = results['linear_probe'][part][split]
-            assert acc is None or 0.0 <= acc <= 1.0
+            assert 0.0 <= results['linear_probe'][part][split] <= 1.0
+    if group == 'cube':
+        # Known answer: a cube rotation keeps every voxel, so the all-black baseline is the
+        # PSNR of -1 against the upright test volumes, computed here with numpy alone.
+        from configs import test3d
+        from gla.data import sources
+        test = sources.load_dataset(test3d.get_config().data).test
+        black = np.mean(10 * np.log10(4 / np.mean((test.images + 1) ** 2, axis=(1, 2, 3, 4))))
+        assert results['baselines']['black_image_psnr_db'] == pytest.approx(black, abs=1e-3)
+        # ... and the 24 elements really differ: no two give the same PSNR to 6 digits
+        per = [round(v['psnr_db'], 6) for v in results['per_group_element'].values()]
+        assert len(set(per)) > 12
     assert results['num_test_images'] == 8 and results['data'] == 'phantom@16'
     for name in ('transforms.png', 'orbit.png', 'losses.png'):
         assert os.path.getsize(os.path.join(workdir, 'figures', name)) > 10_000

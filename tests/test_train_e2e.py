@@ -1,28 +1,22 @@
-"""End to end on the tiny config: train -> checkpoint -> SIGKILL -> resume -> evaluate, and
-data parallelism over 2 forced CPU devices."""
+"""End to end on the tiny config: train -> checkpoint -> evaluate, data parallelism over 2
+forced CPU devices, a user's npz, the recipe. (Kill and resume: tests/test_reliability.py.)"""
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 
-from conftest import REPO, run_python
+from conftest import run_python
 from conftest import eval_without_timing as _eval
 from conftest import metrics_without_timing as _metrics
 
 LAUNCH = ['launch.py', '--config', 'configs/test.py']
 
 
-def _final_state(workdir):
-    import jax
-    from gla import checkpointing, run as run_lib
-    latest = run_lib.load_run(workdir, 'latest')
-    return jax.tree.map(np.asarray, latest.params), latest.step
+def tiny_data_config():
+    from configs import test
+    return test.get_config().data
 
 
 def test_run_writes_eval_json_figures_and_checkpoints(uninterrupted):
@@ -33,14 +27,16 @@ def test_run_writes_eval_json_figures_and_checkpoints(uninterrupted):
                 'linear_probe'):
         assert key in results, key
     assert set(results['per_group_element']) == {'0°', '90°', '180°', '270°'}
+    from gla.data import sources
+    test = sources.load_dataset(tiny_data_config()).test
+    majority = np.max(np.bincount(test.labels)) / len(test.labels)
     for part in ('z', 'z_v', 'z_i'):
-        for split in ('upright', 'transformed'):
-            acc = results['linear_probe'][part][split]
-            assert acc is None or 0.0 <= acc <= 1.0
-    # The mean PSNR is the mean over elements of the per-element means (equal test sets).
-    per = [v['psnr_db'] for v in results['per_group_element'].values()]
-    assert results['transformed_psnr_db_mean_over_test_images_and_group_elements'] == \
-        pytest.approx(np.mean(per), rel=1e-5)
+        for split in ('upright', 'transformed'):  # 3 epochs: every probe beats the majority
+            assert results['linear_probe'][part][split] > majority + 0.1, (part, split)
+    # Known answer: a rotation keeps every pixel, so the all-black baseline under C4 is the
+    # PSNR of -1 against the upright test digits, computed here with numpy alone.
+    black = np.mean(10 * np.log10(4 / np.mean((test.images + 1) ** 2, axis=(1, 2, 3))))
+    assert results['baselines']['black_image_psnr_db'] == pytest.approx(black, abs=1e-3)
     with open(os.path.join(uninterrupted, 'eval.json')) as f:
         training = json.load(f)['training']
     assert training['best_step'] == results['step']
@@ -51,36 +47,6 @@ def test_run_writes_eval_json_figures_and_checkpoints(uninterrupted):
     # Training lowers the validation loss on this tiny problem.
     val = [r['loss'] for r in rows if r['split'] == 'val']
     assert val[-1] < val[0]
-
-
-def test_killed_and_resumed_run_equals_uninterrupted(uninterrupted, tmp_path):
-    workdir = str(tmp_path / 'killed')
-    env = dict(os.environ, PYTHONPATH=REPO)
-    proc = subprocess.Popen([sys.executable] + LAUNCH + ['--workdir', workdir,
-                                                         '--config.num_epochs=3'],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    latest = os.path.join(workdir, 'checkpoints', 'latest')
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        if os.path.isdir(latest) and any(d.isdigit() for d in os.listdir(latest)):
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None, 'the run ended before it could be killed'
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    steps = sorted(int(d) for d in os.listdir(latest) if d.isdigit())
-    assert steps and steps[-1] < 24, steps
-    run_python(LAUNCH + ['--workdir', workdir, '--config.num_epochs=3'])
-
-    params_a, step_a = _final_state(uninterrupted)
-    params_b, step_b = _final_state(workdir)
-    assert step_a == step_b == 24
-    import jax
-    for a, b in zip(jax.tree.leaves(params_a), jax.tree.leaves(params_b)):
-        np.testing.assert_array_equal(a, b)
-    assert _eval(workdir) == _eval(uninterrupted)
-    assert _metrics(workdir) == _metrics(uninterrupted)
 
 
 def test_two_cpu_devices_match_one(uninterrupted, tmp_path):
@@ -106,13 +72,6 @@ def test_batch_that_does_not_divide_over_devices_is_refused(tmp_path):
                       check=False)
     assert proc.returncode != 0
     assert 'batch_size=33 does not divide over 2 devices' in proc.stderr
-
-
-def test_misspelt_config_field_is_refused(tmp_path):
-    proc = run_python(LAUNCH + ['--workdir', str(tmp_path / 'w'), '--config.num_epoch=3'],
-                      check=False)
-    assert proc.returncode != 0 and 'num_epoch' in proc.stderr
-    assert not os.path.exists(tmp_path / 'w')
 
 
 def test_npz_source_trains_and_evaluates(tmp_path):
