@@ -344,6 +344,38 @@ def test_second_run_in_a_workdir_is_refused_naming_the_first(tmp_path):
     workdir_lib.unlock_workdir(workdir)
 
 
+# ------------------------------------------------------------------------------ bad input
+
+BAD_CONFIGS = {
+    'unknown data source': ({'data.source': 'mnist'},
+                            "config.data.source='mnist' is unknown; use one of"),
+    'unknown bundled set': ({'data.name': 'cifar'}, "config.data.name='cifar' is unknown"),
+    'unknown group': ({'group.name': 'c8'}, "config.group.name='c8' is unknown; use one of"),
+    'unknown mask kind': ({'mask.kind': 'soft'}, "config.mask.kind='soft' is unknown; use"),
+    'unknown latent action': ({'group.latent_action': 'mlp'},
+                              "config.group.latent_action='mlp' is unknown; use one of"),
+    'tau 0': ({'mask.tau': 0.0}, r'config.mask.tau=0.0 must lie in \(0, 1\)'),
+    'tau 1': ({'mask.tau': 1.0}, r'config.mask.tau=1.0 must lie in \(0, 1\)'),
+    'tau 1.5': ({'mask.tau': 1.5}, r'config.mask.tau=1.5 must lie in \(0, 1\)'),
+    'zero learning rate': ({'optimizer.learning_rate': 0.0},
+                           'optimizer.learning_rate=0.0 must be > 0'),
+    'negative learning rate': ({'optimizer.learning_rate': -1e-3},
+                               'optimizer.learning_rate=-0.001 must be > 0'),
+    'zero batch': ({'batch_size': 0}, 'batch_size=0 must be > 0'),
+    'negative batch': ({'batch_size': -32}, 'batch_size=-32 must be > 0'),
+    'zero epochs': ({'num_epochs': 0}, 'num_epochs=0 must be > 0'),
+    'negative epochs': ({'num_epochs': -1}, 'num_epochs=-1 must be > 0'),
+    'batch above the data': ({'batch_size': 512},
+                             'batch_size=512 exceeds the 256 training examples; lower'),
+    '2D group on 3D data': ({'data.spatial_ndim': 3},
+                            "config.group.name='c4' acts on 2D grids but "
+                            'config.data.spatial_ndim=3; pick a group'),
+    'empty encoder': ({'model.encoder_features': ()},
+                      'config.model.encoder_features=\\(\\) must be one or more'),
+}
+
+
+@pytest.mark.parametrize('case', sorted(BAD_CONFIGS))
 def test_bad_config_is_refused_before_the_workdir_exists(tmp_path, case):
     overrides, message = BAD_CONFIGS[case]
     workdir = str(tmp_path / 'w')
