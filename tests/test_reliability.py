@@ -25,7 +25,6 @@ from conftest import REPO, run_python
 from configs import test as test_config
 from gla import checkpointing
 from gla import groups
-from gla import config_checks
 from gla import errors
 from gla import stopping
 from gla import workdir as workdir_lib
@@ -313,9 +312,6 @@ def test_non_finite_gradient_stops_at_its_step_without_a_checkpoint(finished_cop
 
 _HOLDER = '''
 import sys, time
-from gla import config_checks
-from gla import errors
-from gla import stopping
 from gla import workdir as workdir_lib
 workdir_lib.lock_workdir(sys.argv[1])
 print('locked', flush=True)
