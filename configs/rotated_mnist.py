@@ -43,6 +43,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.model.negative_slope = 0.2  # LeakyReLU slope
     config.model.conv_transpose = 'subpixel'  # 'subpixel' (fast on CPU) | 'hybrid' | 'xla': same fn
     config.model.strided_conv = 'xla'  # 'xla' | 'space_to_depth' (fast on CPU in 3D): same fn
+    config.model.init = 'pytorch'  # where the published PyTorch code starts | 'flax' (LeCun, 0)
     # >0: z_i is a global code LayerNorm(Dense(flatten z)) of this size, not the invariant
     # channels (gla/invariant_code.py; configs/rotated_mnist_invariant.py). 0 = the paper.
     config.model.invariant_code_dim = 0

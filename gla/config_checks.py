@@ -115,6 +115,7 @@ def _model_problems(config) -> list:
             networks.CONV_TRANSPOSE_KINDS)
     _choice(problems, 'config.model.strided_conv', model.strided_conv,
             networks.STRIDED_CONV_KINDS)
+    _choice(problems, 'config.model.init', model.init, networks.INITS)
     features = tuple(model.encoder_features)
     if not features or not all(isinstance(f, int) and f > 0 for f in features):
         problems.append(f'config.model.encoder_features={features!r} must be one or more '

@@ -113,7 +113,7 @@ def _kernel_and_bias(module: nn.Module, x: jax.Array) -> tuple:
                          f'all axes, got {module.kernel_size}, {module.strides}')
     kernel = module.param('kernel', module.kernel_init,
                           tuple(module.kernel_size) + (x.shape[-1], module.features))
-    bias = module.param('bias', nn.initializers.zeros_init(), (module.features,))
+    bias = module.param('bias', module.bias_init, (module.features,))
     return kernel.astype(x.dtype), bias.astype(x.dtype)
 
 
@@ -128,6 +128,7 @@ class SubpixelConvTranspose(nn.Module):
     strides: Sequence[int]
     padding: int  # PyTorch-style padding p of the transposed conv
     kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+    bias_init: nn.initializers.Initializer = nn.initializers.zeros_init()
     method: str = 'subpixel'  # 'subpixel' | 'hybrid' (see hybrid_conv_transpose)
 
     @nn.compact
@@ -200,6 +201,7 @@ class SpaceToDepthConv(nn.Module):
     strides: Sequence[int]
     padding: int
     kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+    bias_init: nn.initializers.Initializer = nn.initializers.zeros_init()
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:

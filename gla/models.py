@@ -33,9 +33,10 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group,
     m = config.model
     features = tuple(m.encoder_features)
     chain = dict(
-        encoder=Encoder(features, m.kernel_size, m.stride, m.negative_slope, m.strided_conv),
+        encoder=Encoder(features, m.kernel_size, m.stride, m.negative_slope, m.strided_conv,
+                        m.init),
         decoder=Decoder(tuple(reversed(features[:-1])), image_channels, m.kernel_size,
-                        m.stride, m.negative_slope, m.conv_transpose),
+                        m.stride, m.negative_slope, m.conv_transpose, m.init),
         mask=build_mask(config.mask, features[-1]),
         latent_action=latent_actions.make_latent_action(config.group.latent_action, group))
     if m.invariant_code_dim:

@@ -17,6 +17,28 @@ from gla import conv
 
 CONV_TRANSPOSE_KINDS = ('subpixel', 'hybrid', 'xla')  # config.model.conv_transpose
 STRIDED_CONV_KINDS = ('xla', 'space_to_depth')  # config.model.strided_conv
+INITS = ('pytorch', 'flax')  # config.model.init
+
+
+def initializers(init: str, fan_in: int) -> dict:
+    """``kernel_init`` and ``bias_init`` of a convolution whose fan-in is ``fan_in``.
+
+    ``'flax'``: Flax's defaults (LeCun-normal kernel, zero bias). ``'pytorch'``: where the
+    published PyTorch code starts, ``torch.nn.Conv{2,3}d`` / ``ConvTranspose{2,3}d``'s
+    ``reset_parameters``: Kaiming-uniform with ``a = sqrt(5)``, i.e. kernel and bias both
+    ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, with PyTorch's fan-in: ``C_in * k**n`` for a
+    convolution and ``C_out * k**n`` for a transposed one (its weight is ``(C_in, C_out,
+    *k)`` and the fan-in is read from dimension 1).
+    """
+    if init == 'flax':
+        return dict(kernel_init=nn.initializers.lecun_normal(),
+                    bias_init=nn.initializers.zeros_init())
+    bound = 1.0 / float(fan_in) ** 0.5
+
+    def uniform(key, shape, dtype=jnp.float32):
+        return jax.random.uniform(key, shape, dtype, -bound, bound)
+
+    return dict(kernel_init=uniform, bias_init=uniform)
 
 
 class Encoder(nn.Module):
@@ -32,6 +54,7 @@ class Encoder(nn.Module):
     # 'xla': nn.Conv; 'space_to_depth': the same function and parameters as a stride-1
     # conv of the space-to-depth input (gla/conv.py), much faster to train on CPU in 3D.
     strided_conv: str = 'xla'
+    init: str = 'flax'  # 'flax' | 'pytorch' (initializers())
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -39,10 +62,12 @@ class Encoder(nn.Module):
         pad = (self.kernel_size - self.stride) // 2
         kernel, strides = (self.kernel_size,) * ndim, (self.stride,) * ndim
         for i, width in enumerate(self.features):
+            inits = initializers(self.init, x.shape[-1] * self.kernel_size ** ndim)
             if self.strided_conv == 'xla':
-                x = nn.Conv(width, kernel, strides, padding=[(pad, pad)] * ndim)(x)
+                x = nn.Conv(width, kernel, strides, padding=[(pad, pad)] * ndim, **inits)(x)
             elif self.strided_conv == 'space_to_depth':
-                x = conv.SpaceToDepthConv(width, kernel, strides, pad, name=f'Conv_{i}')(x)
+                x = conv.SpaceToDepthConv(width, kernel, strides, pad, name=f'Conv_{i}',
+                                          **inits)(x)
             else:
                 raise ValueError(f'unknown strided_conv {self.strided_conv!r}; '
                                  "config.model.strided_conv must be 'xla' or 'space_to_depth'")
@@ -66,17 +91,19 @@ class Decoder(nn.Module):
     stride: int = 2
     negative_slope: float = 0.2
     conv_transpose: str = 'subpixel'
+    init: str = 'flax'  # 'flax' | 'pytorch' (initializers())
 
     def _upsample(self, width: int, ndim: int, name: str) -> nn.Module:
         pad = (self.kernel_size - self.stride) // 2
         kernel, strides = (self.kernel_size,) * ndim, (self.stride,) * ndim
+        inits = initializers(self.init, width * self.kernel_size ** ndim)  # PyTorch: C_out
         if self.conv_transpose in ('subpixel', 'hybrid'):
             return conv.SubpixelConvTranspose(width, kernel, strides, pad,
-                                              method=self.conv_transpose, name=name)
+                                              method=self.conv_transpose, name=name, **inits)
         if self.conv_transpose == 'xla':
             full = self.kernel_size - 1 - pad
             return nn.ConvTranspose(width, kernel, strides, padding=[(full, full)] * ndim,
-                                    name=name)
+                                    name=name, **inits)
         raise ValueError(f'unknown conv_transpose {self.conv_transpose!r}; '
                          "config.model.conv_transpose must be 'subpixel', 'hybrid' or 'xla'")
 

@@ -47,6 +47,7 @@ FREE_PREFIXES = ('eval.',)
 LEGACY_DEFAULTS = {
     'data.resolution': 0,
     'model.strided_conv': 'xla',
+    'model.init': 'flax',
     'model.invariant_code_dim': 0,
     'model.invariant_code_hidden': 0,
     'model.invariant_code_stop_gradient': False,

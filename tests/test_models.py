@@ -142,3 +142,46 @@ def test_mask_forward_is_exactly_binary_for_many_logits():
     alpha = jax.random.normal(jax.random.key(0), (100_000,)) * 3
     m = np.asarray(models.straight_through_mask(alpha, 0.5))
     assert set(np.unique(m)) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize('conv_transpose, strided_conv', [('subpixel', 'xla'),
+                                                          ('xla', 'space_to_depth')])
+def test_the_pytorch_init_draws_uniform_within_one_over_sqrt_fan_in(conv_transpose,
+                                                                     strided_conv):
+    """PyTorch's Conv2d / ConvTranspose2d defaults: U(+-1/sqrt(fan_in)) for kernel and bias,
+    fan_in = C_in k^2 for a convolution and C_out k^2 for a transposed one (the published
+    network: 1 -> 32 -> 64 -> 32 -> 1, k = 4)."""
+    from configs import rotated_mnist
+    from gla import groups
+    config = rotated_mnist.get_config()
+    config.model.init = 'pytorch'
+    config.model.conv_transpose, config.model.strided_conv = conv_transpose, strided_conv
+    group = groups.get_group('c4')
+    model = models.build_model(config, group, 1)
+    params = model.init(jax.random.key(0), jnp.zeros((1, 28, 28, 1)), group.identity(1))
+    params = params['params']
+    fan_in = {('encoder', 'Conv_0'): 1 * 16, ('encoder', 'Conv_1'): 32 * 16,
+              ('decoder', 'ConvTranspose_0'): 32 * 16, ('decoder', 'ConvTranspose_1'): 1 * 16}
+    for (part, layer), fan in fan_in.items():
+        bound = fan ** -0.5
+        for name in ('kernel', 'bias'):
+            values = np.asarray(params[part][layer][name])
+            assert np.abs(values).max() <= bound
+            if values.size >= 32:  # uniform over the whole interval, not a narrow normal
+                assert np.abs(values).max() > 0.8 * bound
+        kernel = np.asarray(params[part][layer]['kernel'])
+        if kernel.size > 1000:  # the uniform's standard deviation, bound / sqrt(3)
+            assert kernel.std() == pytest.approx(bound / np.sqrt(3), rel=0.05)
+
+
+def test_the_flax_init_is_lecun_normal_with_zero_bias():
+    from configs import rotated_mnist
+    from gla import groups
+    config = rotated_mnist.get_config()
+    config.model.init = 'flax'
+    group = groups.get_group('c4')
+    model = models.build_model(config, group, 1)
+    params = model.init(jax.random.key(0), jnp.zeros((1, 28, 28, 1)), group.identity(1))
+    conv = params['params']['encoder']['Conv_1']
+    np.testing.assert_array_equal(conv['bias'], 0.0)
+    assert np.asarray(conv['kernel']).std() == pytest.approx((32 * 16) ** -0.5, rel=0.05)
