@@ -3,7 +3,7 @@
 Prints, for the published Rotated MNIST model on the first accelerator:
 
 * training images/s at batch 64, 256 and 1024 with ``--fused`` steps per dispatch
-  (``configs/rotated_mnist_fast.py``, ``batch_size`` and ``steps_per_dispatch``
+  (``configs/rotated_mnist.py``, ``batch_size`` and ``steps_per_dispatch``
   overridden), median of rounds;
 * the wall time of one 48,000-image epoch (the bundled 6,000 training digits tiled 8x: full
   MNIST's 48k training split is not available offline) at batch 64 and 1024, host batching
@@ -37,8 +37,8 @@ CONV_TRANSPOSE = 'xla'  # cuDNN's own transposed convolution; main() may overrid
 
 
 def _config(batch_size: int, fused: int):
-    from configs import rotated_mnist_fast
-    config = rotated_mnist_fast.get_config()
+    from configs import rotated_mnist
+    config = rotated_mnist.get_config()
     config.batch_size = batch_size
     config.steps_per_dispatch = fused
     config.model.conv_transpose = CONV_TRANSPOSE

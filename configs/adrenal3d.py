@@ -36,6 +36,7 @@ def get_config() -> ml_collections.ConfigDict:
 
     config.model.encoder_features = (8, 32)  # 3D conv widths: 32^3 -> 16^3 x 8 -> 8^3 x 32
     config.model.strided_conv = 'space_to_depth'  # same function as 'xla', faster on CPU
+    config.model.conv_transpose = 'subpixel'  # in 3D XLA's transposed conv (in 'hybrid') is slow
 
     # Small batches: the targets are 98.6 % background, and with batch 32 (37 steps an
     # epoch) 10 epochs stayed at the all-background MSE; batch 8 gives 4x the updates for
