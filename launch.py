@@ -14,6 +14,7 @@ README's "Multi-host" section:
 
 import importlib.util
 import logging as pylogging
+import os
 import sys
 
 import jax
@@ -75,8 +76,15 @@ def main(argv):
     except errors.UserError as e:  # the message says what is wrong and what to change
         logging.error('%s: %s', type(e).__name__, e)
         sys.exit(1)
-    if distributed.is_main_process():
-        print('\n'.join(run_summary.summary_lines(results, FLAGS.workdir)), flush=True)
+    if not distributed.is_main_process():
+        return
+    if isinstance(results, list):  # config.num_seeds > 1: one run per seed
+        seeds = [FLAGS.config.seed + k for k in range(len(results))]
+        lines = run_summary.seeds_summary_lines(
+            results, [os.path.join(FLAGS.workdir, f'seed{s}') for s in seeds])
+    else:
+        lines = run_summary.summary_lines(results, FLAGS.workdir)
+    print('\n'.join(lines), flush=True)
 
 
 def _config_from_file(spec: str):

@@ -18,6 +18,7 @@ import ml_collections
 def get_config() -> ml_collections.ConfigDict:
     config = ml_collections.ConfigDict()
     config.seed = 0  # init, training pairs and data order all derive from it
+    config.num_seeds = 1  # >1 trains seeds seed..seed+N-1 in one program (WORKDIR/seed<s>/)
 
     config.data = ml_collections.ConfigDict()
     config.data.source = 'bundled'  # 'bundled' | 'npz' | 'tfds' | 'phantom' | 'planes'

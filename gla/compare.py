@@ -6,8 +6,9 @@
         --masks learned,all_variant,manual,none --seeds 0,1,2 --set num_epochs=3
 
 Every run is a normal ``launch.py`` run in its own workdir, ``ROOT/<setting>/<mask>/
-seed<s>`` (a fresh process each, ``--config.seed=s --config.mask.kind=<mask>`` plus the
-``--set`` overrides); a workdir that already holds ``eval.json`` is reused, and a run that
+seed<s>`` (``--config.seed=s --config.mask.kind=<mask>`` plus the ``--set`` overrides;
+consecutive seeds train together as one program, ``config.num_seeds``, which writes the
+same directories); a workdir that already holds ``eval.json`` is reused, and a run that
 stopped half way resumes from its checkpoint. The table gives mean ± sample standard
 deviation over the seeds of each (setting, mask) for the metrics of ``eval.json``; blocked
 settings add the swap test, settings with more than four evaluation elements the
@@ -77,27 +78,51 @@ def launch_command(config_path: str, workdir: str, mask: str, seed: str,
             [f'--config.{o}' for o in overrides])
 
 
+def consecutive(seeds: Sequence) -> bool:
+    """Whether ``seeds`` are 2 or more consecutive integers (one multi-seed program)."""
+    try:
+        values = [int(s) for s in seeds]
+    except ValueError:
+        return False
+    return len(values) > 1 and values == list(range(values[0], values[0] + len(values)))
+
+
+def run_seeds_together(config_path: str, root: str, setting: str, mask: str,
+                       seeds: Sequence[str], overrides: Sequence[str]) -> None:
+    """Consecutive seeds none of which has finished train as one program
+    (``config.num_seeds``, ``gla/multi_seed.py``), writing ``ROOT/<setting>/<mask>/seed<s>``,
+    the layout :func:`workdir_of` reads."""
+    if any(os.path.exists(os.path.join(workdir_of(root, setting, mask, s), 'eval.json'))
+           for s in seeds):
+        return  # some finished: the others train one by one (and resume as they were)
+    group = os.path.dirname(workdir_of(root, setting, mask, seeds[0]))
+    _launch(launch_command(config_path, group, mask, seeds[0],
+                           list(overrides) + [f'num_seeds={len(seeds)}']), group, root)
+
+
 def run_one(config_path: str, workdir: str, mask: str, seed: str,
             overrides: Sequence[str], root: str) -> Optional[dict]:
     """Trains and evaluates one run unless ``workdir/eval.json`` exists; returns it."""
-    path = os.path.join(workdir, 'eval.json')
-    if not os.path.exists(path):
-        os.makedirs(workdir, exist_ok=True)
-        cmd = launch_command(config_path, workdir, mask, seed, overrides)
-        start = time.time()
-        print(f'[compare] {" ".join(cmd)}', flush=True)
-        # Runs that differ only in the seed compile the same programs: share XLA's
-        # persistent cache between them (the user's own setting wins if set).
-        env = dict(os.environ)
-        env.setdefault('JAX_COMPILATION_CACHE_DIR', os.path.join(root, 'xla_cache'))
-        env.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
-        with open(os.path.join(workdir, 'log.txt'), 'a') as log:
-            code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-        print(f'[compare]   exit {code} after {time.time() - start:.0f} s', flush=True)
-        if code != 0:
-            print(f'[compare]   FAILED: see {workdir}/log.txt', flush=True)
-            return None
+    if not os.path.exists(os.path.join(workdir, 'eval.json')):
+        _launch(launch_command(config_path, workdir, mask, seed, overrides), workdir, root)
     return load_result(workdir)
+
+
+def _launch(cmd: list, workdir: str, root: str) -> None:
+    """Runs ``cmd`` (a ``launch.py`` command) with its log in ``workdir/log.txt``."""
+    os.makedirs(workdir, exist_ok=True)
+    start = time.time()
+    print(f'[compare] {" ".join(cmd)}', flush=True)
+    # Runs that differ only in the seed compile the same programs: share XLA's persistent
+    # cache between them (the user's own setting wins if set).
+    env = dict(os.environ)
+    env.setdefault('JAX_COMPILATION_CACHE_DIR', os.path.join(root, 'xla_cache'))
+    env.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
+    with open(os.path.join(workdir, 'log.txt'), 'a') as log:
+        code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    print(f'[compare]   exit {code} after {time.time() - start:.0f} s', flush=True)
+    if code != 0:
+        print(f'[compare]   FAILED: see {workdir}/log.txt', flush=True)
 
 
 def load_result(workdir: str) -> Optional[dict]:
@@ -236,6 +261,10 @@ def main(argv):
     settings = parse_settings(FLAGS.setting)
     out = FLAGS.out or os.path.join(FLAGS.root, 'table.md')
     results = {name: {mask: [] for mask in FLAGS.masks} for name, _ in settings}
+    if not FLAGS.table_only and consecutive(FLAGS.seeds):
+        for name, path in settings:
+            for mask in FLAGS.masks:
+                run_seeds_together(path, FLAGS.root, name, mask, FLAGS.seeds, FLAGS.set)
     # Seeds outermost: an interrupted comparison still covers every setting and mask.
     for seed in FLAGS.seeds:
         for name, path in settings:

@@ -63,7 +63,8 @@ def _training_problems(config) -> list:
     problems = []
     if not config.optimizer.learning_rate > 0:
         problems.append(f'optimizer.learning_rate={config.optimizer.learning_rate} must be > 0')
-    for field in ('batch_size', 'num_epochs', 'log_every_steps', 'steps_per_dispatch'):
+    for field in ('batch_size', 'num_epochs', 'log_every_steps', 'steps_per_dispatch',
+                  'num_seeds'):
         if not config[field] > 0:
             problems.append(f'{field}={config[field]} must be > 0')
     _positive(problems, 'config.eval.batch_size', config.eval.batch_size, integer=True)

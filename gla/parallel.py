@@ -54,14 +54,15 @@ def shard_batch(mesh: jax.sharding.Mesh, global_batch: Any) -> Any:
     return jax.tree.map(put, global_batch)
 
 
-def shard_steps(mesh: jax.sharding.Mesh, steps: np.ndarray) -> jax.Array:
-    """``(K, B, ...)`` numpy (K global batches) -> ``jax.Array`` split on ``'data'`` along
-    ``B``; each process contributes its slice of every batch, as :func:`shard_batch`."""
-    sharding = NamedSharding(mesh, P(None, DATA_AXIS))
+def shard_steps(mesh: jax.sharding.Mesh, steps: np.ndarray, batch_axis: int = 1) -> jax.Array:
+    """``(K, B, ...)`` numpy (K global batches; more leading axes with ``batch_axis``) ->
+    ``jax.Array`` split on ``'data'`` along ``B``; each process contributes its slice of
+    every batch, as :func:`shard_batch`."""
+    sharding = NamedSharding(mesh, P(*(None,) * batch_axis, DATA_AXIS))
     count, index = jax.process_count(), jax.process_index()
-    local = steps.shape[1] // count
-    return jax.make_array_from_process_local_data(
-        sharding, steps[:, index * local:(index + 1) * local], steps.shape)
+    local = steps.shape[batch_axis] // count
+    part = np.take(steps, np.arange(index * local, (index + 1) * local), axis=batch_axis)
+    return jax.make_array_from_process_local_data(sharding, part, steps.shape)
 
 
 def padded_batches(num_examples: int, batch_size: int) -> Iterator[tuple]:

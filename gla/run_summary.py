@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from gla import evaluate
 
 
@@ -43,3 +45,18 @@ def summary_lines(results: dict, workdir: str) -> list:
         f'{os.path.join(workdir, "checkpoints")}/',
         f'  report: python -m gla.analyze --workdir {workdir}',
     ]
+
+
+def seeds_summary_lines(results: list, workdirs: list) -> list:
+    """:func:`summary_lines` of each seed of a multi-seed run, then the mean ± sample std
+    over the seeds of the headline numbers."""
+    lines = []
+    for result, workdir in zip(results, workdirs):
+        lines += summary_lines(result, workdir)
+    psnr = [r[evaluate.PSNR_KEY] for r in results]
+    z_i = [100 * r['linear_probe']['z_i']['transformed'] for r in results]
+    std = (lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)  # noqa: E731
+    lines.append(f'gla: {len(results)} seeds: transformed PSNR {np.mean(psnr):.2f} ± '
+                 f'{std(psnr):.2f} dB; probe z_i, transformed {np.mean(z_i):.1f} ± '
+                 f'{std(z_i):.1f} %')
+    return lines

@@ -198,18 +198,26 @@ def steps_in_dispatch(config: ml_collections.ConfigDict, step: int,
     return k if 1 < k <= room else 1
 
 
-def dispatch(setup: Setup, state, step: int, order: np.ndarray, count: int,
-             update_scale=None) -> tuple:
-    """Runs ``count`` steps from ``step`` on the images ``order`` picks; ``(state,
-    metrics)``."""
+def batch_images(setup: Setup, step: int, order: np.ndarray, count: int) -> np.ndarray:
+    """The host images of ``count`` steps from ``step``: ``(B, ...)``, or ``(count, B,
+    ...)`` when ``count > 1``."""
     config, images = setup.config, setup.dataset.train.images
     i = step % setup.steps_per_epoch
     idx = order[i * config.batch_size:(i + count) * config.batch_size]
     if count > 1:
-        chunk = images[idx].reshape((count, config.batch_size) + setup.dataset.image_shape)
-        return setup.steps.fused(state, parallel.shard_steps(setup.mesh, chunk),
+        return images[idx].reshape((count, config.batch_size) + setup.dataset.image_shape)
+    return images[idx]
+
+
+def dispatch(setup: Setup, state, step: int, order: np.ndarray, count: int,
+             update_scale=None) -> tuple:
+    """Runs ``count`` steps from ``step`` on the images ``order`` picks; ``(state,
+    metrics)``."""
+    images = batch_images(setup, step, order, count)
+    if count > 1:
+        return setup.steps.fused(state, parallel.shard_steps(setup.mesh, images),
                                  setup.pair_key, update_scale)
-    return setup.steps.single(state, parallel.shard_batch(setup.mesh, images[idx]),
+    return setup.steps.single(state, parallel.shard_batch(setup.mesh, images),
                               setup.pair_key, update_scale)
 
 
@@ -377,11 +385,16 @@ def _loop(setup: Setup, loop: LoopState, writer: metrics_log.MetricsLog,
     return step
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
-    """Trains, then evaluates the best checkpoint; writes ``eval.json`` and ``figures/``.
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
+    """Trains, then evaluates the best checkpoint; writes ``eval.json`` and ``figures/``;
+    returns the results. With ``config.num_seeds > 1`` the seeds train together
+    (``gla/multi_seed.py``) and the list of their results comes back.
 
     The workdir stays locked (``workdir/.lock``) from the start of training to the end of
     the evaluation."""
+    if config.num_seeds > 1:
+        from gla import multi_seed  # it builds on this module
+        return multi_seed.train_and_evaluate(config, workdir)
     try:
         summary = train(config, workdir)
         return evaluate.evaluate_run(workdir, training_summary=summary)

@@ -99,17 +99,30 @@ class StepFunctions:
     validation: Any
 
 
+def step_kwargs(config: ml_collections.ConfigDict, model: models.GroupLatentAutoencoder,
+                group: groups.Group) -> dict:
+    """The static arguments of :func:`train_step` for ``config``: its training pairs
+    (identity pairs for ``mask.kind='none'``, random input elements if asked), loss weights."""
+    return dict(model=model, group=pairs.training_group(config, group),
+                pair_fn=settings.training_pair_fn(config, group),
+                lambda_inv=config.loss.lambda_inv, lambda_const=config.loss.lambda_const,
+                lambda_var=config.loss.lambda_var, lambda_cov=config.loss.lambda_cov,
+                inv_target_shift=config.loss.inv_target_shift)
+
+
 def jit_step_functions(config: ml_collections.ConfigDict, model: models.GroupLatentAutoencoder,
-                       group: groups.Group) -> StepFunctions:
-    """The step functions of ``config``: its training pairs (identity pairs for
-    ``mask.kind='none'``, random input elements if asked) and loss weights."""
-    step_kwargs = dict(model=model, group=pairs.training_group(config, group),
-                       pair_fn=settings.training_pair_fn(config, group),
-                       lambda_inv=config.loss.lambda_inv, lambda_const=config.loss.lambda_const,
-                       lambda_var=config.loss.lambda_var, lambda_cov=config.loss.lambda_cov,
-                       inv_target_shift=config.loss.inv_target_shift)
+                       group: groups.Group, seeds_axis: bool = False) -> StepFunctions:
+    """The jitted step functions of ``config`` (:func:`step_kwargs`). ``seeds_axis``:
+    ``single`` and ``fused`` train a stack of independent runs, ``jax.vmap`` over a leading
+    axis of the state, the images and the pair keys (``gla/multi_seed.py``)."""
+    kwargs = step_kwargs(config, model, group)
+
+    def batched(fn):
+        fn = functools.partial(fn, **kwargs)
+        return jax.jit(jax.vmap(fn) if seeds_axis else fn, donate_argnums=0)
+
     return StepFunctions(
-        single=jax.jit(functools.partial(train_step, **step_kwargs), donate_argnums=0),
-        fused=jax.jit(functools.partial(fused_train_steps, **step_kwargs), donate_argnums=0),
+        single=batched(train_step),
+        fused=batched(fused_train_steps),
         validation=jax.jit(functools.partial(validation_terms, model=model,
                                              pair_fn=settings.pair_fn(config, group))))

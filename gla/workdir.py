@@ -60,6 +60,7 @@ LEGACY_DEFAULTS = {
     'optimizer.schedule': 'constant',
     'steps_per_dispatch': 1,
     'blocks.enabled': False,
+    'num_seeds': 1,
     'divergence_floor': 1e-6,
     'divergence_action': 'warn',
 }
