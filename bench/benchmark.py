@@ -215,7 +215,7 @@ def time_to_psnr(dataset, max_epochs: int) -> dict:
     import torch
     from bench import gla_trainer
     from bench import torch_reference
-    from gla import train
+    from gla import train_setup
     train_images, test_images = dataset.train.images, dataset.test.images
     steps = len(train_images) // 64
     results = {}
@@ -231,7 +231,7 @@ def time_to_psnr(dataset, max_epochs: int) -> dict:
         clock = time.perf_counter() - start  # gla: compile, counted
         history = []
         for epoch in range(max_epochs):
-            order = train.epoch_order(0, epoch, len(train_images))[:steps * 64]
+            order = train_setup.epoch_order(0, epoch, len(train_images))[:steps * 64]
             epoch_images = train_images[order]
             start = time.perf_counter()
             runner.run(epoch_images if name != 'reference' else _nchw(epoch_images))

@@ -11,7 +11,6 @@ Timings on a shared machine are upper bounds: say so when you quote them.
 """
 
 import argparse
-import functools
 import time
 
 import jax

@@ -21,7 +21,7 @@ from configs import rotated_mnist
 from gla import groups
 from gla import models
 from gla import state as state_lib
-from gla import train
+from gla import train_setup
 
 
 def main(max_epochs: int = 25) -> None:
@@ -43,7 +43,7 @@ def main(max_epochs: int = 25) -> None:
         return out.numpy().transpose(0, 2, 3, 1)
 
     for epoch in range(max_epochs):
-        order = train.epoch_order(config.seed, epoch, len(images))[:steps * 64]
+        order = train_setup.epoch_order(config.seed, epoch, len(images))[:steps * 64]
         runner_input = benchmark._nchw(images[order])
         for s in range(steps):
             trainer.step(runner_input[s * 64:(s + 1) * 64])

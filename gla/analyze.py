@@ -1,6 +1,6 @@
 """An HTML report of a trained run: ``python -m gla.analyze --workdir DIR``.
 
-Writes ``DIR/report/index.html``, one self-contained page (``gla/report_page.py``: every
+Writes ``DIR/report/index.html``, one self-contained page (``gla/page.py``: every
 figure inlined, so it opens from disk in any browser without a server), and every figure as
 a PNG beside it. The page leads with the headline test numbers, each beside a predictor that
 learns nothing, then the orbit and swap figures; the config comes last, folded:
@@ -35,7 +35,7 @@ import numpy as np
 
 from gla import evaluate
 from gla import plots
-from gla import report_page
+from gla import report_page as page
 from gla import run as run_lib
 from gla import settings
 from gla.data import sources
@@ -83,11 +83,11 @@ def _read_json(path: str) -> Optional[dict]:
         return json.load(f)
 
 
-def config_section(run: run_lib.Run) -> report_page.Section:
-    fields = report_page.flatten(run.config.to_dict())
-    return report_page.Section('Config', f'<details><summary>The {len(fields)} fields the run was trained '
-                   'with (<code>config.json</code>)</summary>'
-                   + report_page.table(fields, ('field', 'value')) + '</details>')
+def config_section(run: run_lib.Run) -> page.Section:
+    fields = page.flatten(run.config.to_dict())
+    return page.Section('Config', f'<details><summary>The {len(fields)} fields the run was '
+                        'trained with (<code>config.json</code>)</summary>'
+                        + page.table(fields, ('field', 'value')) + '</details>')
 
 
 def _majority_rate(dataset: Optional[sources.Dataset]) -> Optional[float]:
@@ -96,16 +96,16 @@ def _majority_rate(dataset: Optional[sources.Dataset]) -> Optional[float]:
     return float(np.max(np.bincount(dataset.test.labels)) / len(dataset.test.labels))
 
 
-def headline_section(results: Optional[dict], dataset: Optional[sources.Dataset]) -> report_page.Section:
+def headline_section(results: Optional[dict], dataset: Optional[sources.Dataset]) -> page.Section:
     """What a reader came for: the test numbers of ``eval.json``, each beside a predictor
     that learns nothing."""
     if results is None:
-        return report_page.Section('Results', '<p class="note">No <code>eval.json</code> yet.</p>')
+        return page.Section('Results', '<p class="note">No <code>eval.json</code> yet.</p>')
     baselines, probe = results.get('baselines') or {}, results['linear_probe']
     majority = _majority_rate(dataset)
     rows = [('transformed PSNR (dB)', results[evaluate.PSNR_KEY],
-             f'copy the input: {report_page.fmt(baselines.get("copy_input_psnr_db"))}; all-black '
-             f'image: {report_page.fmt(baselines.get("black_image_psnr_db"))}'),
+             f'copy the input: {page.fmt(baselines.get("copy_input_psnr_db"))}; all-black '
+             f'image: {page.fmt(baselines.get("black_image_psnr_db"))}'),
             ('transformed SSIM', results['transformed_ssim_mean'], ''),
             ('equivariance error of z_v (relative)', results['equivariance_error_relative'],
              '0 = exact'),
@@ -115,40 +115,40 @@ def headline_section(results: Optional[dict], dataset: Optional[sources.Dataset]
              f'{results["num_channels"]}', '')]
     for part in ('z', 'z_v', 'z_i'):
         rows.append((f'linear probe on {part}, upright / transformed',
-                     f'{report_page.fmt(probe[part]["upright"])} / {report_page.fmt(probe[part]["transformed"])}',
-                     f'majority class: {report_page.fmt(majority)}'))
+                     f'{page.fmt(probe[part]["upright"])} / {page.fmt(probe[part]["transformed"])}',
+                     f'majority class: {page.fmt(majority)}'))
     warnings = len((results.get('training') or {}).get('warnings') or [])
     rows.append(('divergence warnings while training', warnings, ''))
-    return report_page.Section('Results (test split)', report_page.table(rows, ('metric', 'this run',
-                                                         'trivial baseline')))
+    return page.Section('Results (test split)',
+                        page.table(rows, ('metric', 'this run', 'trivial baseline')))
 
 
-def eval_section(run: run_lib.Run, results: Optional[dict]) -> report_page.Section:
+def eval_section(run: run_lib.Run, results: Optional[dict]) -> page.Section:
     if results is None:
-        return report_page.Section('Evaluation', '<p class="note">No <code>eval.json</code> in the workdir: '
-                       'the run has not been evaluated yet. Launch it again with the same '
-                       '<code>--workdir</code>; a finished run skips training and evaluates.'
-                       '</p>')
+        return page.Section('Evaluation', '<p class="note">No <code>eval.json</code> in the '
+                            'workdir: the run has not been evaluated yet. Launch it again with '
+                            'the same <code>--workdir</code>; a finished run skips training '
+                            'and evaluates.</p>')
     body = []
     if results.get('step') != run.step:
         body.append(f'<p class="note">eval.json is of step {results.get("step")}; the figures '
                     f'below are of step {run.step}.</p>')
     headline = [(k, v) for k, v in sorted(results.items())
                 if isinstance(v, (int, float, str)) and not isinstance(v, bool)]
-    body.append(report_page.table(headline, ('metric', 'value')))
+    body.append(page.table(headline, ('metric', 'value')))
     per = results.get('per_group_element') or {}
     if per:
         keys = sorted({k for v in per.values() for k in v})
         # In the group's own order (eval.json sorts its keys as strings: 0°, 180°, 270°, 90°).
         order = {name: i for i, name in enumerate(run.element_names)}
         names = sorted(per, key=lambda name: (order.get(name, len(order)), name))
-        body.append('<h3>Per group element</h3>' + report_page.table(
+        body.append('<h3>Per group element</h3>' + page.table(
             [[name] + [per[name].get(k) for k in keys] for name in names], ['g'] + keys))
     probe = results.get('linear_probe') or {}
     if probe:
         splits = sorted({k for v in probe.values() for k in v},
                         key=lambda k: (k != 'upright', k))
-        body.append('<h3>Linear probe accuracy</h3>' + report_page.table(
+        body.append('<h3>Linear probe accuracy</h3>' + page.table(
             [[part] + [v.get(s) for s in splits] for part, v in probe.items()],
             ['features'] + splits))
     training = results.get('training') or {}
@@ -156,13 +156,14 @@ def eval_section(run: run_lib.Run, results: Optional[dict]) -> report_page.Secti
     if warnings:
         body.append('<h3>Divergence warnings</h3><ul>' + ''.join(
             f'<li>{html.escape(w)}</li>' for w in warnings) + '</ul>')
-    return report_page.Section('Evaluation (test split, eval.json)', ''.join(body))
+    return page.Section('Evaluation (test split, eval.json)', ''.join(body))
 
 
-def curves_section(run: run_lib.Run, out_dir: str) -> report_page.Section:
+def curves_section(run: run_lib.Run, out_dir: str) -> page.Section:
     rows = plots.read_metrics(os.path.join(run.workdir, 'metrics.jsonl'))
     if not rows:
-        return report_page.Section('Training curves', '<p class="note">No metrics.jsonl in the workdir.</p>')
+        return page.Section('Training curves',
+                            '<p class="note">No metrics.jsonl in the workdir.</p>')
     plots.loss_curves(os.path.join(out_dir, 'losses.png'), rows)
     last = [r for r in rows if r.get('split') == 'train'][-1:]
     body = ''
@@ -170,12 +171,12 @@ def curves_section(run: run_lib.Run, out_dir: str) -> report_page.Section:
         body = (f'<p>Last logged training step {last[0]["step"]}, means over its log '
                 f'interval: loss {last[0]["loss"]:.4g}, variant share '
                 f'{last[0].get("variant_share", float("nan")):.3f}.</p>')
-    return report_page.Section('Training curves', body, (
+    return page.Section('Training curves', body, (
         ('losses.png', 'Loss terms (log scale; solid: training, dashed: validation) and the '
          'share of variant channels over training steps.'),))
 
 
-def mask_section(run: run_lib.Run, out_dir: str) -> report_page.Section:
+def mask_section(run: run_lib.Run, out_dir: str) -> page.Section:
     mask, logits, probs = run.mask, run.mask_logits, run.mask_probabilities
     tau = float(run.config.mask.tau)
     plots.mask_figure(os.path.join(out_dir, 'mask.png'), mask, logits, tau)
@@ -193,9 +194,9 @@ def mask_section(run: run_lib.Run, out_dir: str) -> report_page.Section:
                'decoder\'s input are a linear map of it.</p>'
                if run.config.model.invariant_code_dim else '')
             + '<details><summary>Every channel</summary>'
-            + report_page.table(rows, ('channel', 'part', 'logit alpha', 'sigmoid(alpha)'))
+            + page.table(rows, ('channel', 'part', 'logit alpha', 'sigmoid(alpha)'))
             + '</details>')
-    return report_page.Section('Mask', body, (
+    return page.Section('Mask', body, (
         ('mask.png', f'Logit alpha of every latent channel; orange: variant (sigmoid(alpha) > '
          f'tau = {tau:g}), blue: invariant; dashed: the threshold logit(tau).'),))
 
@@ -223,15 +224,15 @@ def image_sections(run: run_lib.Run, dataset: sources.Dataset, out_dir: str,
     plots.swap_grid(os.path.join(out_dir, 'swap.png'), inputs, inputs,
                     swap_latents(run, inputs, inputs), ndim)
     return [
-        report_page.Section('Orbit under the group', '', (
+        page.Section('Orbit under the group', '', (
             ('orbit.png', 'For each test image, the true T_g x (upper row) and the prediction '
              'D(z_i + Phi_g z_v) (lower row), one column per group element.'),)),
-        report_page.Section('Swapping z_v and z_i', '', (
+        page.Section('Swapping z_v and z_i', '', (
             ('swap.png', 'Cell (i, j) decodes z_i of image A_i (left) plus z_v of image B_j '
              '(top), no group action. The diagonal is the plain reconstruction; along a row '
              'what z_i carries stays, along a column what z_v carries stays.'
              + slice_note),)),
-        report_page.Section('Input, target, prediction and latents', '', (
+        page.Section('Input, target, prediction and latents', '', (
             ('transforms.png', 'Rows: input x, target T_g x, prediction, |z(x)|, |Phi_g z_v| '
              'and |z_i(x)| (norms over channels, common scale per row); columns: test image '
              'and group element.' + slice_note),)),
@@ -255,8 +256,8 @@ def build_report(workdir: str, which: str = 'best', num_images: int = 4,
         images = image_sections(run, dataset, out_dir, num_images)
         images += settings.for_config(run.config).report_sections(run, dataset, out_dir)
     except (sources.DataError, OSError) as e:
-        images = [report_page.Section('Images', '<p class="note">The test images could not be read, so '
-                          f'no image figures: {html.escape(str(e))}</p>')]
+        images = [page.Section('Images', '<p class="note">The test images could not be read, '
+                               f'so no image figures: {html.escape(str(e))}</p>')]
     # What a reader came for first; the config last.
     sections = ([headline_section(results, dataset)] + images
                 + [curves_section(run, out_dir), mask_section(run, out_dir),
@@ -270,12 +271,12 @@ def build_report(workdir: str, which: str = 'best', num_images: int = 4,
              + (f' Test transformed PSNR {psnr:.2f} dB.' if psnr is not None else '')
              + f' Made by <code>python -m gla.analyze --workdir {html.escape(workdir)}</code>.'
              '</p>')
-    page = report_page.render_page(f'gla report: {os.path.basename(os.path.abspath(workdir))}', intro,
-                       sections, out_dir)
+    html_page = page.render_page(f'gla report: {os.path.basename(os.path.abspath(workdir))}',
+                                 intro, sections, out_dir)
     path = os.path.join(out_dir, 'index.html')
     tmp = path + '.tmp'
     with open(tmp, 'w') as f:
-        f.write(page)
+        f.write(html_page)
     os.replace(tmp, path)
     return path
 

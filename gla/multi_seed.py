@@ -31,6 +31,7 @@ from gla import metrics_log
 from gla import parallel
 from gla import stopping
 from gla import train
+from gla import train_setup
 from gla import train_step
 from gla import workdir as workdir_lib
 
@@ -61,9 +62,9 @@ def _unstack(tree, k: int):
 def _start(config: ml_collections.ConfigDict, workdir: str) -> tuple:
     """Per seed: setup, checkpoints, loop state, metrics writer; and the stacked state."""
     seeds = [config.seed + k for k in range(config.num_seeds)]
-    setups = [train.prepare(seed_config(config, s), seed_workdir(workdir, s)) for s in seeds]
+    setups = [train_setup.prepare(seed_config(config, s), seed_workdir(workdir, s)) for s in seeds]
     ckpts = [checkpointing.RunCheckpoints(setup.workdir) for setup in setups]
-    started = [train.initial_state(setup, c) for setup, c in zip(setups, ckpts)]
+    started = [train_setup.initial_state(setup, c) for setup, c in zip(setups, ckpts)]
     steps = sorted({int(state.step) for state, _ in started})
     if len(steps) > 1:
         raise errors.ConfigMismatchError(
@@ -84,7 +85,7 @@ def _start(config: ml_collections.ConfigDict, workdir: str) -> tuple:
 
 def _dispatch(setups: list, fns, state, step: int, orders: list, count: int) -> tuple:
     """One call of the stacked step on each seed's own images and pair key."""
-    images = np.stack([train.batch_images(setup, step, order, count)
+    images = np.stack([train_setup.batch_images(setup, step, order, count)
                        for setup, order in zip(setups, orders)])
     keys = jnp.stack([setup.pair_key for setup in setups])
     sharded = parallel.shard_steps(setups[0].mesh, images, batch_axis=2 if count > 1 else 1)
@@ -95,7 +96,7 @@ def _loop(setups, ckpts, loops, writers, state, step: int, stop) -> int:
     first = setups[0]
     fns = train_step.jit_step_functions(first.config, first.model, first.group,
                                         seeds_axis=True)
-    validators = [train.make_validator(setup) for setup in setups]
+    validators = [train_setup.make_validator(setup) for setup in setups]
     pending, order_epoch, orders = [], -1, None
     while step < first.total_steps:
         if stop.requested:
@@ -103,7 +104,7 @@ def _loop(setups, ckpts, loops, writers, state, step: int, stop) -> int:
         epoch = step // first.steps_per_epoch
         if epoch != order_epoch:
             order_epoch = epoch
-            orders = [train.epoch_order(s.config.seed, epoch, len(s.dataset.train))
+            orders = [train_setup.epoch_order(s.config.seed, epoch, len(s.dataset.train))
                       for s in setups]
         count = train.steps_in_dispatch(first.config, step, first.steps_per_epoch)
         state, metrics = _dispatch(setups, fns, state, step, orders, count)

@@ -12,69 +12,33 @@ makes the pairs ``(x, T_g x)`` (``gla/pairs.py``), runs the model's forward path
 ``gla/divergence.py``), every epoch the validation loss picks the best checkpoint
 (``gla/checkpointing.py``).
 
-Determinism: the parameters come from ``key(seed)``; the training pairs of step ``s`` from
-``fold_in(pair_key, s)`` inside the step; the data order of epoch ``e`` from a numpy
-generator seeded ``(seed, e)``. A resumed run therefore continues exactly as if it had
-never stopped.
+What a run is made of (checks, data, model, state, resume) is built by
+``gla/train_setup.py``; this module is the loop around it and what the loop does at a log
+step, at an epoch end, on divergence and on a stop signal.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
-import os
 import time
 from typing import Any, Callable
 
-import jax
 import ml_collections
 import numpy as np
 from absl import logging
 
 from gla import checkpointing
-from gla import config_checks
-from gla import distributed
 from gla import divergence
-from gla import errors
 from gla import evaluate
-from gla import groups
-from gla import losses
 from gla import metrics_log
-from gla import models
-from gla import pairs
 from gla import parallel
-from gla import state as state_lib
 from gla import stopping
-from gla import train_step
+from gla import train_setup
 from gla import workdir as workdir_lib
-from gla.data import sources
 
 LOSS_TERMS = divergence.LOSS_TERMS
-
-
-def epoch_order(seed: int, epoch: int, num_examples: int) -> np.ndarray:
-    """The data order of an epoch: a permutation that depends only on ``(seed, epoch)``."""
-    return np.random.default_rng([seed, epoch]).permutation(num_examples)
-
-
-@dataclasses.dataclass
-class Setup:
-    """What a run is made of, built once before the first step."""
-    config: ml_collections.ConfigDict
-    workdir: str
-    dataset: sources.Dataset
-    group: groups.Group
-    model: models.GroupLatentAutoencoder
-    mesh: Any
-    init_key: jax.Array
-    pair_key: jax.Array
-    steps_per_epoch: int
-    steps: train_step.StepFunctions
-
-    @property
-    def total_steps(self) -> int:
-        return self.steps_per_epoch * self.config.num_epochs
+Setup = train_setup.Setup  # what a run is made of (gla/train_setup.py)
 
 
 @dataclasses.dataclass
@@ -111,82 +75,6 @@ class LoopState:
         return rows
 
 
-def prepare(config: ml_collections.ConfigDict, workdir: str) -> Setup:
-    """Checks the config, data, grids and workdir (refusing before anything is compiled or
-    written), then takes the workdir's lock."""
-    config_checks.validate_config(config)
-    workdir_lib.check_workdir(workdir)
-    dataset = sources.load_dataset(config.data, cache_dir=workdir)
-    steps_per_epoch = len(dataset.train) // config.batch_size
-    if steps_per_epoch == 0:
-        raise errors.ConfigError(
-            f'config.batch_size={config.batch_size} exceeds the {len(dataset.train)} '
-            'training examples; lower the batch size.')
-    group = groups.group_from_config(config.group)
-    model = models.build_model(config, group, dataset.image_shape[-1])
-    init_key, pair_key = jax.random.split(jax.random.key(config.seed))
-    setup = Setup(config, workdir, dataset, group, model, parallel.make_mesh(), init_key,
-                  pair_key, steps_per_epoch, train_step.jit_step_functions(config, model, group))
-    jax.eval_shape(_make_state(setup), init_key)  # grid and shape checks: traced, not compiled
-    workdir_lib.check_resume_config(workdir, config)
-    os.makedirs(workdir, exist_ok=True)
-    if jax.process_index() == 0:
-        workdir_lib.lock_workdir(workdir)
-    return setup
-
-
-def _make_state(setup: Setup) -> Callable:
-    return functools.partial(state_lib.create_train_state, setup.config, setup.model,
-                             setup.group, setup.dataset.image_shape,
-                             total_steps=setup.total_steps)
-
-
-def initial_state(setup: Setup, ckpts: checkpointing.RunCheckpoints) -> tuple:
-    """``(state, progress)``: fresh, or restored from the newest intact ``latest`` step."""
-    state = jax.jit(_make_state(setup), out_shardings=parallel.replicated(setup.mesh))(
-        setup.init_key)
-    data = setup.dataset
-    logging.info('model: %d parameters; data %s, image shape %s; %d train / %d val / %d '
-                 'test', models.count_params(state.params), data.description,
-                 data.image_shape, len(data.train), len(data.val), len(data.test))
-    if ckpts.latest_step() is None:
-        if distributed.is_main_process():
-            # The other processes read it only after the checkpoint saves, which sync them.
-            workdir_lib.write_config(setup.workdir, setup.config)
-        return state, {}
-    ckpts.check_best()
-    state, progress = ckpts.restore_intact(checkpointing.LATEST,
-                                           checkpointing.abstract_like(state))
-    logging.info('resumed from step %d in %s', int(state.step), setup.workdir)
-    return state, progress
-
-
-def make_validator(setup: Setup) -> Callable[[Any], dict]:
-    """``params -> {term: mean}`` over the fixed validation pairs (elements drawn once from
-    ``config.eval.val_pairs_seed``)."""
-    config, val = setup.config, setup.dataset.val
-    val_key = jax.random.key(config.eval.val_pairs_seed)
-    sampling_group = pairs.training_group(config, setup.group)
-    val_g = jax.tree.map(np.asarray, sampling_group.sample(val_key, len(val)))
-    eval_batch = config.eval.batch_size + (-config.eval.batch_size) % jax.device_count()
-
-    def validate(params) -> dict:
-        sums = {k: 0.0 for k in LOSS_TERMS[1:]}
-        for idx, valid in parallel.padded_batches(len(val), eval_batch):
-            batch = parallel.shard_batch(
-                setup.mesh, (val.images[idx], jax.tree.map(lambda a: a[idx], val_g)))
-            terms = parallel.to_host(setup.steps.validation(
-                params, *batch, jax.random.fold_in(val_key, int(idx[0]))))
-            for k in sums:
-                sums[k] += float(np.sum(terms[k][valid]))
-        terms = {k: v / len(val) for k, v in sums.items()}
-        terms['loss'] = float(losses.total_loss(terms, config.loss.lambda_inv,
-                                                config.loss.lambda_const))
-        return terms
-
-    return validate
-
-
 def steps_in_dispatch(config: ml_collections.ConfigDict, step: int,
                       steps_per_epoch: int) -> int:
     """How many steps the next call runs: ``steps_per_dispatch`` fused steps, unless that
@@ -198,22 +86,11 @@ def steps_in_dispatch(config: ml_collections.ConfigDict, step: int,
     return k if 1 < k <= room else 1
 
 
-def batch_images(setup: Setup, step: int, order: np.ndarray, count: int) -> np.ndarray:
-    """The host images of ``count`` steps from ``step``: ``(B, ...)``, or ``(count, B,
-    ...)`` when ``count > 1``."""
-    config, images = setup.config, setup.dataset.train.images
-    i = step % setup.steps_per_epoch
-    idx = order[i * config.batch_size:(i + count) * config.batch_size]
-    if count > 1:
-        return images[idx].reshape((count, config.batch_size) + setup.dataset.image_shape)
-    return images[idx]
-
-
 def dispatch(setup: Setup, state, step: int, order: np.ndarray, count: int,
              update_scale=None) -> tuple:
     """Runs ``count`` steps from ``step`` on the images ``order`` picks; ``(state,
     metrics)``."""
-    images = batch_images(setup, step, order, count)
+    images = train_setup.batch_images(setup, step, order, count)
     if count > 1:
         return setup.steps.fused(state, parallel.shard_steps(setup.mesh, images),
                                  setup.pair_key, update_scale)
@@ -307,8 +184,9 @@ def act_on_divergence(setup: Setup, loop: LoopState, writer: metrics_log.Metrics
     return state, step, True
 
 
-def stop_with_checkpoint(setup: Setup, loop: LoopState, ckpts: checkpointing.RunCheckpoints,
-                         state, step: int, signum: int) -> None:
+def stop_with_checkpoint(setup: Setup, loop: LoopState,
+                         ckpts: checkpointing.RunCheckpoints, state, step: int,
+                         signum: int) -> None:
     """Saves the current step (with the metrics of the unfinished log interval, so the
     resumed run logs the same rows), then raises :class:`gla.stopping.StopRequested`."""
     rows = loop.fetch_rows(step)
@@ -326,9 +204,9 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
     the current step (:class:`gla.stopping.StopRequested`).
     """
     with stopping.StopSignals() as stop:
-        setup = prepare(config, workdir)
+        setup = train_setup.prepare(config, workdir)
         ckpts = checkpointing.RunCheckpoints(workdir)
-        state, progress = initial_state(setup, ckpts)
+        state, progress = train_setup.initial_state(setup, ckpts)
         start_step = int(state.step)
         monitor = divergence.DivergenceMonitor(config.divergence_factor,
                                                config.divergence_floor, progress)
@@ -361,7 +239,7 @@ def _loop(setup: Setup, loop: LoopState, writer: metrics_log.MetricsLog,
           ckpts: checkpointing.RunCheckpoints, state, step: int,
           stop: stopping.StopSignals) -> int:
     """Steps from ``step`` to the end of the schedule; returns the last step."""
-    config, validate = setup.config, make_validator(setup)
+    config, validate = setup.config, train_setup.make_validator(setup)
     order_epoch, order = -1, None
     while step < setup.total_steps:
         if stop.requested:
@@ -369,7 +247,7 @@ def _loop(setup: Setup, loop: LoopState, writer: metrics_log.MetricsLog,
         epoch = step // setup.steps_per_epoch
         if epoch != order_epoch:
             order_epoch = epoch
-            order = epoch_order(config.seed, epoch, len(setup.dataset.train))
+            order = train_setup.epoch_order(config.seed, epoch, len(setup.dataset.train))
         count = steps_in_dispatch(config, step, setup.steps_per_epoch)
         state, metrics = dispatch(setup, state, step, order, count, loop.scale_argument())
         loop.pending.append(metrics)

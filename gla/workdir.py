@@ -68,7 +68,7 @@ LEGACY_DEFAULTS = {
 
 def check_workdir(workdir: str) -> None:
     """Raises :class:`WorkdirError` unless ``workdir`` can hold a run: it is a directory or
-    can be created (with its missing parents, as :func:`gla.train.prepare` then does), and
+    can be created (with its missing parents, as :func:`gla.train_setup.prepare` then does), and
     the nearest existing folder on its path is writable. Creates nothing that stays
     (writability is probed with a temporary directory that is removed at once)."""
     path = os.path.abspath(workdir)

@@ -29,6 +29,7 @@ from gla import errors
 from gla import stopping
 from gla import workdir as workdir_lib
 from gla import train
+from gla import train_setup
 from gla.data import sources
 from gla.groups import base
 import test_data
@@ -459,7 +460,7 @@ def test_a_workdir_is_created_with_its_missing_parents(tmp_path):
     workdir = str(tmp_path / 'no' / 'such' / 'w')
     workdir_lib.check_workdir(workdir)  # checks create nothing
     assert not os.path.exists(tmp_path / 'no')
-    train.prepare(_config(), workdir)
+    train_setup.prepare(_config(), workdir)
     workdir_lib.unlock_workdir(workdir)
     assert os.path.isdir(workdir) and os.path.isfile(os.path.join(workdir, '.lock'))
 

@@ -1,13 +1,14 @@
 """C_n yaw: turns of a rendered object about its own vertical axis, out of the image plane.
 
 Elements are ``int32`` counts ``k`` in ``{0, ..., n-1}``; ``k`` turns the object by
-``2*pi*k/n`` radians counter-clockwise seen from above (``gla/settings/planes/render.py``). The default
-``n = 24`` gives 15° steps; ``n = 4`` quarter turns.
+``2*pi*k/n`` radians counter-clockwise seen from above (``gla/settings/planes/render.py``).
+The default ``n = 24`` gives 15° steps; ``n = 4`` quarter turns.
 
 The group does not act on image pixels: ``T_g x`` is another rendered view of the same
 object, which the pair function picks (``view_pairs`` in ``gla/settings/planes/data.py``).
-``act`` therefore raises, and the latent actions for yaw (``'volumetric'``, ``'learned_channels_integer'``,
-``'learned_channels'``, the in-plane control ``'inplane'``) never call it. ``check_grid``
+``act`` therefore raises, and the latent actions for yaw (``'volumetric'``,
+``'learned_channels_integer'``, ``'learned_channels'``, the in-plane control ``'inplane'``)
+never call it. ``check_grid``
 only asks for 2D grids.
 """
 

@@ -68,9 +68,10 @@ def load_planes(config: ml_collections.ConfigDict, cache_dir: str) -> sources.Da
     images = data['images'].astype(np.float32) / 127.5 - 1.0
     bounds = np.cumsum(sizes)[:-1]
     splits = [sources.Split(i, l) for i, l in zip(np.split(images, bounds),
-                                           np.split(data['labels'], bounds))]
-    return sources.Dataset(*splits, description=f'planes:{sum(sizes)} objects x {p.num_views} views',
-                   num_views=p.num_views)
+                                                  np.split(data['labels'], bounds))]
+    return sources.Dataset(*splits,
+                           description=f'planes:{sum(sizes)} objects x {p.num_views} views',
+                           num_views=p.num_views)
 
 
 def load_dataset(config: ml_collections.ConfigDict, cache_dir: str) -> sources.Dataset:
