@@ -17,8 +17,13 @@ def data_config(**overrides) -> ml_collections.ConfigDict:
     return config
 
 
-def test_bundled_split_is_6000_1000_1000_stratified_and_seeded():
-    ds = sources.load_dataset(data_config())
+@pytest.fixture(scope='module')
+def bundled():
+    return sources.load_dataset(data_config())
+
+
+def test_bundled_split_is_6000_1000_1000_stratified_and_seeded(bundled):
+    ds = bundled
     assert (len(ds.train), len(ds.val), len(ds.test)) == (6000, 1000, 1000)
     assert ds.image_shape == (28, 28, 1)
     assert ds.train.images.dtype == np.float32
@@ -31,10 +36,28 @@ def test_bundled_split_is_6000_1000_1000_stratified_and_seeded():
     np.testing.assert_array_equal(again.test.images, ds.test.images)
     other = sources.load_dataset(data_config(split_seed=1))
     assert not np.array_equal(other.test.labels, ds.test.labels)
-    # The three splits are disjoint images of the bundled file.
-    keys = {split.images[i].tobytes() for split in (ds.train, ds.val, ds.test)
-            for i in range(len(split))}
-    assert len(keys) > 7900
+
+
+def test_bundled_splits_are_disjoint_and_together_are_the_file(bundled):
+    # The bundled file holds 8,000 distinct digits (no duplicate images), so disjoint splits
+    # show as exactly 8,000 distinct images: every digit of the file once, with its label.
+    with np.load(os.path.join(sources.ASSETS_DIR, 'mnist_8k.npz')) as f:
+        images, labels = f['images'], f['labels']
+    assert images.shape == (8000, 28, 28) and images.dtype == np.uint8
+    label_of = {image.tobytes(): int(label) for image, label in zip(images, labels)}
+    assert len(label_of) == 8000
+    seen = []
+    for split in (bundled.train, bundled.val, bundled.test):
+        # Back from [-1, 1] to the stored uint8 pixels: x = u / 127.5 - 1.
+        pixels = np.round((split.images[..., 0] + 1.0) * 127.5).astype(np.uint8)
+        for image, label in zip(pixels, split.labels):
+            assert label_of[image.tobytes()] == label
+            seen.append(image.tobytes())
+    assert len(seen) == len(set(seen)) == 8000
+    # The split itself: index arrays that share no index and cover the file.
+    parts = sources.stratified_split(labels, (0.75, 0.125, 0.125), seed=0)
+    assert [len(p) for p in parts] == [6000, 1000, 1000]
+    np.testing.assert_array_equal(np.sort(np.concatenate(parts)), np.arange(8000))
 
 
 def _write(path, **arrays):

@@ -1,6 +1,8 @@
 """3D data: the bundled AdrenalMNIST3D (splits, labels, resize at load) and the procedural
 head phantom (deterministic, labelled by its lesion count)."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -49,23 +51,59 @@ def test_phantom_source_from_config():
         sources.load_dataset(config)
 
 
-def test_adrenal_bundled_keeps_medmnist_splits_and_resizes_by_block_means():
+ADRENAL_FILE = os.path.join(sources.ASSETS_DIR, 'adrenalmnist3d_64.npz')
+
+
+@pytest.fixture(scope='module')
+def adrenal64():
+    """The bundled AdrenalMNIST3D at its stored 64^3, loaded (decompressed) once for the
+    module: the first 4 training, 2 validation and 2 test volumes (max_*_examples)."""
     config = adrenal3d.get_config().data
     config.max_train_examples, config.max_val_examples, config.max_test_examples = 4, 2, 2
     config.resolution = 0
-    full = sources.load_dataset(config)
-    assert full.image_shape == (64, 64, 64, 1)
-    assert set(np.unique(full.train.images)) <= {-1.0, 1.0}  # binary masks, uint8 0/255
+    return config, sources.load_dataset(config)
+
+
+def test_adrenal_file_holds_the_medmnist_splits_of_binary_labels():
+    # Only the label arrays are read (np.load decompresses an entry when it is indexed).
+    with np.load(ADRENAL_FILE) as f:
+        labels = {s: f[f'{s}_labels'] for s in sources.SPLITS}
+    assert [len(labels[s]) for s in sources.SPLITS] == [1188, 98, 298]
+    for s in sources.SPLITS:
+        assert set(np.unique(labels[s])) == {0, 1}
+
+
+def test_adrenal_bundled_keeps_medmnist_splits_and_their_order(adrenal64):
+    _, data = adrenal64
+    assert data.image_shape == (64, 64, 64, 1)
+    assert (len(data.train), len(data.val), len(data.test)) == (4, 2, 2)  # the limits
+    with np.load(ADRENAL_FILE) as f:
+        labels = {s: f[f'{s}_labels'][:, 0] for s in sources.SPLITS}
+    np.testing.assert_array_equal(data.train.labels, labels['train'][:4])
+    np.testing.assert_array_equal(data.val.labels, labels['val'][:2])
+    np.testing.assert_array_equal(data.test.labels, labels['test'][:2])
+    for split in (data.train, data.val, data.test):
+        assert split.images.dtype == np.float32 and split.labels.dtype == np.int32
+        # Binary masks stored as uint8 0 / 255: exactly the two levels -1 and 1 after scaling.
+        assert set(np.unique(split.images)) == {-1.0, 1.0}
+
+
+def test_adrenal_resize_to_32_is_the_mean_of_each_2x2x2_block(adrenal64):
+    config, full = adrenal64
+    config = config.copy_and_resolve_references()
     config.resolution = 32
-    small = sources.load_dataset(config)
+    # The resize the loader applies to the loaded splits (no second decompression).
+    small = sources.finish_splits((full.train, full.val, full.test), 'adrenal', config)
     assert small.image_shape == (32, 32, 32, 1)
-    expected = full.train.images.reshape(4, 32, 2, 32, 2, 32, 2, 1).mean(axis=(2, 4, 6))
-    np.testing.assert_allclose(small.train.images, expected, atol=1e-6)
+    assert small.description == 'adrenal@32'
+    # Each output voxel averages 8 voxels of -1 or 1: k of 8 at 1 gives -1 + k / 4.
+    levels = {-1.0 + k / 4 for k in range(9)}
+    assert set(np.unique(small.train.images).tolist()) <= levels
+    assert len(np.unique(small.train.images)) > 2  # the boundary of the organ is partial
+    blocks = full.train.images[:, :, :, :, 0].reshape(4, 32, 2, 32, 2, 32, 2)
+    expected = blocks.sum(axis=(2, 4, 6)) / 8
+    np.testing.assert_allclose(small.train.images[..., 0], expected, atol=1e-6)
     np.testing.assert_array_equal(small.test.labels, full.test.labels)
-    assert set(np.unique(small.train.labels)) <= {0, 1}
-    # the MedMNIST counts of the shipped file
-    with np.load(sources.os.path.join(sources.ASSETS_DIR, 'adrenalmnist3d_64.npz')) as f:
-        assert [len(f[f'{s}_labels']) for s in sources.SPLITS] == [1188, 98, 298]
 
 
 def test_resize_general_factor_keeps_constant_volumes():

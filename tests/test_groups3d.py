@@ -1,5 +1,7 @@
-"""3D rotations: the 24-element cube group exactly (against its multiplication table), SO(3)
-by trilinear resampling within a stated tolerance, and the two tied by their matrices."""
+"""3D rotations: the 24-element cube group exactly, against closed forms written out here
+(hand-computed voxel moves, signed permutation matrices, np.rot90 composed by hand, the
+convention (T_R x)(p) = x(R^T p)), SO(3) by trilinear resampling within a stated tolerance,
+and the two tied by their matrices."""
 
 import itertools
 
@@ -38,8 +40,11 @@ def test_cube_table_is_a_group_table():
         assert table[g, inverse[g]] == e and table[inverse[g], g] == e
     for a, b, c in itertools.product(range(24), repeat=3):
         assert table[table[a, b], c] == table[a, table[b, c]]
-    for m in cube.MATRICES:
-        assert round(np.linalg.det(m)) == 1 and np.array_equal(m @ m.T, np.eye(3))
+    # TABLE[a, b] is the element whose closed-form matrix is M_a @ M_b ("first b, then a").
+    hand = [_docstring_matrix(g) for g in range(24)]
+    index = {tuple(np.ravel(m)): g for g, m in enumerate(hand)}
+    for a, b in itertools.product(range(24), repeat=2):
+        assert table[a, b] == index[tuple(np.ravel(hand[a] @ hand[b]))]
     # The rotation group of the cube: 1 identity, 9 of order 2, 8 of order 3, 6 of order 4.
     orders = []
     for g in range(24):
@@ -50,38 +55,125 @@ def test_cube_table_is_a_group_table():
     assert np.bincount(orders).tolist() == [0, 1, 9, 8, 6]
 
 
-@pytest.mark.parametrize('shape', [(24, 6, 6, 6, 1), (24, 4, 4, 4, 5)], ids=['volumes',
-                                                                             'latents'])
-def test_cube_action_follows_the_table(cube_group, shape):
-    x = jax.random.normal(jax.random.key(0), shape)
+# Closed-form quarter turns of centred voxel coordinates (d, h, w), written out by hand:
+# right-handed, so a quarter turn about d takes h to w, about h takes w to d, about w takes
+# d to h (each column is the image of a basis vector).
+QUARTER_ABOUT = {
+    'd': np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]]),
+    'h': np.array([[0, 0, 1], [0, 1, 0], [-1, 0, 0]]),
+    'w': np.array([[0, -1, 0], [1, 0, 0], [0, 0, 1]]),
+}
+
+
+def _docstring_matrix(g):
+    """M_g of element g = 4 * face + k as gla/groups/cube.py's docstring describes it: the
+    face rotation (1-3: 1-3 quarter turns taking d to h, i.e. about w; 4: d to w, i.e. -90°
+    about h; 5: w to d, +90° about h), then k quarter turns taking h to w (about d)."""
+    d, h, w = (QUARTER_ABOUT[a] for a in 'dhw')
+    faces = [np.eye(3, dtype=int), w, w @ w, w @ w @ w, h.T, h]
+    face, k = divmod(g, 4)
+    return np.linalg.matrix_power(d, k) @ faces[face]
+
+
+def _rotate_by_matrix(m, volume):
+    """(T_M x)(p) = x(M^T p) on centred coordinates p of a cubic (n, n, n, ...) grid, by
+    index arithmetic: the convention of the docstrings of cube.py and so3.py."""
+    n = volume.shape[0]
+    q = np.stack(np.meshgrid(*[np.arange(n)] * 3, indexing='ij'), -1) - (n - 1) / 2
+    src = np.round(q @ m + (n - 1) / 2).astype(int)  # row vectors: q @ M = (M^T q)^T
+    return volume[src[..., 0], src[..., 1], src[..., 2]]
+
+
+def _hot_voxel(index, n=5):
+    x = np.zeros((1, n, n, n, 1), np.float32)
+    x[(0,) + tuple(index)] = 1
+    return x
+
+
+# The hot voxel at index (4, 3, 1) of a 5^3 grid, centred (2, 1, -1), and where each rotation
+# takes it, worked out by hand from the coordinate maps (d, h, w) -> ...
+HOT = (4, 3, 1)
+HOT_MOVES = [
+    # (cube element, closed-form matrix, the moved voxel's index)
+    (1, QUARTER_ABOUT['d'], (4, 3, 3)),  # (d, -w, h) = (2, 1, 1)
+    (2, QUARTER_ABOUT['d'] @ QUARTER_ABOUT['d'], (4, 1, 3)),  # (d, -h, -w) = (2, -1, 1)
+    (4, QUARTER_ABOUT['w'], (1, 4, 1)),  # (-h, d, w) = (-1, 2, -1)
+    (20, QUARTER_ABOUT['h'], (1, 3, 0)),  # (w, h, -d) = (-1, 1, -2)
+    (16, QUARTER_ABOUT['h'].T, (3, 3, 4)),  # (-w, h, d) = (1, 1, 2): about h the other way
+]
+
+
+@pytest.mark.parametrize('element, matrix, moved', HOT_MOVES,
+                         ids=['90_about_d', '180_about_d', '90_about_w', '90_about_h',
+                              'minus_90_about_h'])
+def test_quarter_turns_move_a_hot_voxel_where_the_closed_form_says(cube_group, element,
+                                                                   matrix, moved):
+    x = _hot_voxel(HOT)
+    expected = _hot_voxel(moved)
+    out = np.asarray(cube_group.act(jnp.array([element], jnp.int32), jnp.asarray(x)))
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(cube.MATRICES[element], matrix)
+    np.testing.assert_array_equal(_rotate_by_matrix(matrix, x[0]), expected[0])
+    # SO(3) with the same hand-written matrix: the sample points fall on voxels.
+    resampled = groups.get_group('so3').act(jnp.asarray(matrix[None], jnp.float32),
+                                            jnp.asarray(x))
+    np.testing.assert_allclose(resampled, expected, atol=1e-5)
+
+
+def test_the_24_elements_are_the_docstring_rotations_and_all_signed_permutations(cube_group):
+    # Every rotation of the cube is a signed permutation matrix of determinant +1; there are
+    # exactly 24 of them, and the docstring's g = 4 * face + k enumerates each once.
+    signed = {tuple(np.ravel(np.diag(signs) @ np.eye(3, dtype=int)[list(perm)]))
+              for perm in itertools.permutations(range(3))
+              for signs in itertools.product((1, -1), repeat=3)}
+    rotations = {m for m in signed if round(np.linalg.det(np.reshape(m, (3, 3)))) == 1}
+    assert len(rotations) == 24
+    hand = [_docstring_matrix(g) for g in range(24)]
+    assert {tuple(np.ravel(m)) for m in hand} == rotations
+    # The action on an asymmetric volume is (T_M x)(p) = x(M^T p) for each element's matrix,
+    # and its 24 images are all different.
+    x = np.asarray(jax.random.normal(jax.random.key(0), (5, 5, 5, 1)))
+    out = np.asarray(cube_group.act(jnp.arange(24, dtype=jnp.int32),
+                                    jnp.asarray(np.repeat(x[None], 24, axis=0))))
+    for g in range(24):
+        np.testing.assert_array_equal(out[g], _rotate_by_matrix(hand[g], x))
+        np.testing.assert_array_equal(cube.MATRICES[g], hand[g])
+    assert len({volume.tobytes() for volume in out}) == 24
+
+
+def test_composition_is_first_h_then_g_on_hand_picked_pairs(cube_group):
+    x = np.asarray(jax.random.normal(jax.random.key(1), (5, 5, 5, 1)))
+    spin = lambda v: np.rot90(v, 1, axes=(1, 2))  # noqa: E731  h to w: element 1
+    tip = lambda v: np.rot90(v, 1, axes=(0, 1))  # noqa: E731  d to h: element 4
+    cases = [
+        (4, 1, tip(spin(x))),  # first the spin, then the tip
+        (1, 4, spin(tip(x))),  # the other order: a different rotation
+        (1, 1, spin(spin(x))),
+        (20, 16, x),  # w to d after d to w: the identity
+        (4, 3, tip(spin(spin(spin(x))))),
+    ]
+    g = jnp.array([c[0] for c in cases], jnp.int32)
+    h = jnp.array([c[1] for c in cases], jnp.int32)
+    gh = cube_group.compose(g, h)
+    out = np.asarray(cube_group.act(gh, jnp.asarray(np.stack([x] * len(cases)))))
+    for b, (_, _, expected) in enumerate(cases):
+        np.testing.assert_array_equal(out[b], expected)
+    assert not np.array_equal(out[0], out[1])
+    # Two quarter turns about perpendicular axes make a third of a turn about a diagonal:
+    # order 3. The inverse of a quarter turn is three of them; the identity is element 0.
+    three = cube_group.compose(gh[:1], cube_group.compose(gh[:1], gh[:1]))
+    np.testing.assert_array_equal(three, [0])
+    np.testing.assert_array_equal(cube_group.inverse(jnp.array([1, 4, 20], jnp.int32)),
+                                  [3, 12, 16])
+    np.testing.assert_array_equal(cube_group.identity(2), [0, 0])
+    # The laws on a random batch: act(g * h) = act(g) o act(h), act(g^-1) o act(g) = id.
     g = jnp.arange(24, dtype=jnp.int32)
     h = jnp.asarray(np.random.default_rng(0).permutation(24), jnp.int32)
-    np.testing.assert_array_equal(cube_group.act(cube_group.identity(24), x), x)
-    gh = cube_group.compose(g, h)
-    np.testing.assert_array_equal(gh, cube.TABLE[np.asarray(g), np.asarray(h)])
-    np.testing.assert_array_equal(cube_group.act(gh, x),
-                                  cube_group.act(g, cube_group.act(h, x)))
-    np.testing.assert_array_equal(cube_group.act(cube_group.inverse(g), cube_group.act(g, x)),
-                                  x)
-    # per-sample: each element moves its own sample as the numpy reference does
-    out = np.asarray(cube_group.act(g, x))
-    for b in range(24):
-        np.testing.assert_array_equal(out[b], cube._apply_numpy(b, np.asarray(x[b])))
-    # the 24 images of one asymmetric volume are all different
-    one = jnp.repeat(x[:1], 24, axis=0)
-    moved = np.asarray(cube_group.act(g, one)).reshape(24, -1)
-    assert len({row.tobytes() for row in moved}) == 24
-
-
-def test_cube_matrices_move_voxel_coordinates(cube_group):
-    n = 5
-    x = np.zeros((24, n, n, n, 1), np.float32)
-    p = np.array([1, -2, 0])  # centred coordinates of a marked voxel
-    x[:, p[0] + 2, p[1] + 2, p[2] + 2] = 1
-    out = np.asarray(cube_group.act(jnp.arange(24, dtype=jnp.int32), jnp.asarray(x)))
-    for g in range(24):
-        q = cube.MATRICES[g] @ p + 2
-        assert out[g, q[0], q[1], q[2], 0] == 1 and out[g].sum() == 1
+    xs = jnp.asarray(np.repeat(x[None], 24, axis=0))
+    np.testing.assert_array_equal(cube_group.act(cube_group.compose(g, h), xs),
+                                  cube_group.act(g, cube_group.act(h, xs)))
+    np.testing.assert_array_equal(cube_group.act(cube_group.inverse(g), cube_group.act(g, xs)),
+                                  xs)
 
 
 def test_image_and_latent_actions_agree_through_a_stride_2_pooling(cube_group):

@@ -3,6 +3,7 @@ region sums, the plain-autoencoder baseline and the comparison table."""
 
 import json
 import os
+import types
 
 import jax
 import jax.numpy as jnp
@@ -17,7 +18,6 @@ from gla import groups
 from gla import pairs
 from gla.settings.blocked import swap_test
 from gla.groups import c4
-from gla.latent_actions import channel_rotation
 
 
 @pytest.fixture
@@ -48,10 +48,11 @@ def test_so2_identity_is_exact_and_laws_hold_within_stated_tolerance(so2):
     np.testing.assert_allclose(so2.act(jnp.full((3,), 2 * np.pi), x), x, atol=1e-4)
 
 
-@pytest.mark.parametrize('shape', [(4, 28, 28, 1), (4, 7, 7, 16)], ids=['images', 'latents'])
-def test_so2_agrees_with_c4_at_quarter_turns(so2, shape):
-    x = jax.random.normal(jax.random.key(0), shape)
-    k = jnp.array([0, 1, 2, 3], jnp.int32)
+def test_so2_agrees_with_c4_at_quarter_turns_on_an_odd_latent_grid(so2):
+    # (Images: the blocked-pairs test below turns a hand-drawn digit by SO(2) quarter turns.
+    # The latent shape is the other tests' (3, 7, 7, 8), which JAX has compiled for already.)
+    x = jax.random.normal(jax.random.key(0), (3, 7, 7, 8))
+    k = jnp.array([1, 2, 3], jnp.int32)
     np.testing.assert_allclose(so2.act(c4.make_group().angle(k), x),
                                c4.rotate_quarter_turns(k, x), atol=1e-5)
 
@@ -105,13 +106,22 @@ def test_learned_channel_part_is_an_exact_so2_homomorphism(so2):
     np.testing.assert_allclose(act(so2.compose(g, h), z), act(g, act(h, z)), atol=1e-5)
     np.testing.assert_allclose(act(so2.inverse(g), act(g, z)), z, atol=1e-5)
     np.testing.assert_array_equal(act(so2.identity(3), z), z)
-    # The full action (b) is exactly channel rotation o grid resampling.
+
+
+def test_grid_and_learned_channels_known_answer_at_a_quarter_turn(so2):
+    # One hot cell at (row 1, column 5) of a 7x7 grid holding the channel pairs
+    # (1, 0 | 0, 2 | 3, 0 | 0, 0) with frequencies (2, 0.5, 1, 3). A quarter turn moves the
+    # cell to (6 - 5, 1) = (1, 1) and turns the pairs by 180°, 45° and 90°: they become
+    # (-1, 0 | -sqrt 2, sqrt 2 | 0, 3 | 0, 0). (Shapes as in the test above: no new compiles.)
+    z = np.zeros((3, 7, 7, 8), np.float32)
+    z[0, 1, 5] = [1.0, 0.0, 0.0, 2.0, 3.0, 0.0, 0.0, 0.0]
+    expected = np.zeros_like(z)
+    expected[0, 1, 1] = [-1.0, 0.0, -np.sqrt(2), np.sqrt(2), 0.0, 3.0, 0.0, 0.0]
     full = latent_actions.make_latent_action('grid_and_learned_channels', so2)
-    fvars = {'params': {'LearnedChannelRotation_0': variables['params']}}
-    freqs = variables['params']['frequencies']
-    np.testing.assert_allclose(
-        full.apply(fvars, g, z),
-        channel_rotation.rotate_channel_pairs(g, so2.act(g, z), freqs), atol=1e-6)
+    variables = {'params': {'LearnedChannelRotation_0': {
+        'frequencies': jnp.array([2.0, 0.5, 1.0, 3.0])}}}
+    out = full.apply(variables, jnp.full((3,), np.pi / 2), jnp.asarray(z))
+    np.testing.assert_allclose(out, expected, atol=1e-5)
 
 
 def test_block_masks_are_squares_of_the_right_size_inside_the_grid():
@@ -129,24 +139,50 @@ def test_block_masks_are_squares_of_the_right_size_inside_the_grid():
         blocks.block_masks(jax.random.key(0), 2, (28, 28), 29)
 
 
-@pytest.mark.parametrize('group_name', ['c4', 'so2'])
-def test_blocked_pairs_rotate_the_digit_but_not_the_block(group_name):
+def _hand_drawn_digits():
+    """A 28x28 'digit' drawn by hand in [-1, 1] and its quarter turns counter-clockwise as
+    displayed (pixel (r, c) -> (27 - c, r)), each written out rectangle by rectangle: an L
+    whose stem is rows 4-23 of columns 10-11 and whose foot is rows 22-23 of columns 10-19."""
+    turns = -np.ones((4, 28, 28), np.float32)
+    turns[0, 4:24, 10:12] = turns[0, 22:24, 10:20] = 1  # the L: stem left, foot along the bottom
+    turns[1, 16:18, 4:24] = turns[1, 8:18, 22:24] = 1  # 90°: stem along the bottom, foot up
+    turns[2, 4:24, 16:18] = turns[2, 4:6, 8:18] = 1  # 180°: stem right, foot along the top
+    turns[3, 10:12, 4:24] = turns[3, 10:20, 4:6] = 1  # 270°: stem along the top, foot down
+    return turns
+
+
+@pytest.mark.parametrize('group_name, elements', [('c4', [0, 1, 2, 3]),
+                                                  ('so2', [0.0, np.pi / 2, np.pi, 1.5 * np.pi])])
+def test_blocked_pairs_rotate_the_digit_but_not_the_block(group_name, elements):
     group = groups.get_group(group_name)
-    images = _smooth_images(4) * 2 - 1
-    g = group.sample(jax.random.key(5), 4)
-    make = blocks.blocked_pairs(group, size=8, intensity=0.75)
+    turns = _hand_drawn_digits()
+    images = jnp.asarray(np.repeat(turns[:1, ..., None], 4, axis=0))
     key = jax.random.key(7)
-    x, target = make(key, images, g)
-    masks = blocks.block_masks(key, 4, (28, 28), 8)
-    np.testing.assert_array_equal(x, blocks.paint(images, masks, 0.75))
-    np.testing.assert_array_equal(target, blocks.paint(group.act(g, images), masks, 0.75))
-    # The block sits at the same place in x and T_g x.
-    inside = np.asarray(masks[..., 0]) > 0
-    assert np.all(np.asarray(x)[..., 0][inside] == 0.75)
-    assert np.all(np.asarray(target)[..., 0][inside] == 0.75)
+    x, target = blocks.blocked_pairs(group, size=8, intensity=0.75)(key, images,
+                                                                    jnp.asarray(elements))
+    x, target = np.asarray(x)[..., 0], np.asarray(target)[..., 0]
+    masks = np.asarray(blocks.block_masks(key, 4, (28, 28), 8))[..., 0]
+    corners = set()
+    for b in range(4):
+        # The digit is +-1, so the block is exactly where x is 0.75: an 8x8 square, at the
+        # position block_masks draws from the same key.
+        rows, cols = np.nonzero(x[b] == 0.75)
+        top, left = rows.min(), cols.min()
+        square = np.zeros((28, 28), bool)
+        square[top:top + 8, left:left + 8] = True
+        assert len(rows) == 64 and square[rows, cols].all()
+        np.testing.assert_array_equal(masks[b] > 0, square)
+        corners.add((top, left))
+        # x: the upright digit with the block painted over it; the target: the digit turned
+        # by b quarter turns (hand-drawn), the block painted at the same place, unturned.
+        np.testing.assert_array_equal(x[b], np.where(square, 0.75, turns[0]))
+        np.testing.assert_array_equal(target[b][square], 0.75)
+        np.testing.assert_allclose(target[b], np.where(square, 0.75, turns[b]), atol=1e-5)
+    assert len(corners) == 4  # one block position per image
     # On a blank background the pair is equal: only the block is there, and it stays.
     blank = -jnp.ones_like(images)
-    x, target = make(key, blank, g)
+    x, target = blocks.blocked_pairs(group, size=8, intensity=0.75)(key, blank,
+                                                                    jnp.asarray(elements))
     np.testing.assert_allclose(x, target, atol=1e-6)
 
 
@@ -165,6 +201,40 @@ def test_swap_region_sums_known_answer():
     assert out['b_block_count'] == 3 and out['b_block_err'] == pytest.approx(3 * 0.25)
     assert out['digit_b_count'] == 9 and out['digit_b_err'] == 0
     assert out['digit_a_err'] == pytest.approx(9 * 2.25)
+
+
+class _SwapStandIn:
+    """A stand-in model for the swap test whose ``swap`` decodes A's blocked input as it is
+    at the identity (``x_a``) and negated at every other element (``-x_a``), whatever
+    ``x_b`` is."""
+
+    def swap(self, *args):  # only named: swap_arrays passes it as the method to apply
+        raise AssertionError('called through apply')
+
+    def apply(self, variables, x_a, x_b, g, method):
+        assert method == self.swap
+        return jnp.where((g == 0)[:, None, None, None], x_a, -x_a)
+
+
+def test_swap_test_mses_known_answer_on_flat_digits():
+    # Two flat 4x4 'digits', -1 and +1, so every pair is (A, B) = (a, -a), any rotation leaves
+    # them as they are, and with block intensity 0 the regions' errors do not depend on
+    # where the 2x2 blocks fall or overlap:
+    #   at 0°, swapped = x_a copies A: A's block 0, B's block (a - 0)^2 = 1, against B's digit
+    #     (a + a)^2 = 4, against A's digit 0; PSNR 10 log10(16 / 12): 12 of 16 pixels off by 2;
+    #   at 90°, swapped = -x_a is the ideal swap (A's block on B's digit): A's block 0, B's
+    #     block (-a - 0)^2 = 1, B's digit 0, A's digit 4; the reference itself: infinite PSNR.
+    images = np.stack([np.full((4, 4, 1), -1.0), np.full((4, 4, 1), 1.0)]).astype(np.float32)
+    run = types.SimpleNamespace(
+        model=_SwapStandIn(), params={}, group=groups.get_group('c4'),
+        config=ml_collections.ConfigDict({'blocks': {'size': 2, 'intensity': 0.0}}))
+    results = swap_test.swap_test(run, images, seed=3, batch_size=1)  # 2 batches pooled
+    assert results['0°'] == pytest.approx({
+        'a_block_mse': 0.0, 'b_block_mse': 1.0, 'digit_b_mse': 4.0, 'digit_a_mse': 0.0,
+        'reference_psnr_db': 10 * np.log10(16 / 12)}, abs=1e-5)
+    assert results['90°'] == pytest.approx({
+        'a_block_mse': 0.0, 'b_block_mse': 1.0, 'digit_b_mse': 0.0, 'digit_a_mse': 4.0,
+        'reference_psnr_db': np.inf}, abs=1e-5)
 
 
 def test_plain_autoencoder_trains_on_identity_pairs_only(tiny_config):
