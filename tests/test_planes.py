@@ -21,6 +21,11 @@ from gla.latent_actions import channel_rotation
 from gla.latent_actions import volumetric
 
 
+def _normal(seed, shape):
+    """Standard normal test data from numpy (jax.random.normal compiles per shape: ~1 s)."""
+    return jnp.asarray(np.random.default_rng(seed).standard_normal(shape), jnp.float32)
+
+
 @pytest.fixture(scope='module')
 def rendered():
     return render.render_planes(3, num_views=8, size=32, seed=5)
@@ -147,14 +152,15 @@ def test_yaw_group_laws_and_no_pixel_action():
 def _action(name, group_name, z, seed=0):
     group = groups.get_group(group_name)
     module = latent_actions.make_latent_action(name, group)
-    variables = module.init(jax.random.key(seed), group.identity(z.shape[0]), z)
-    apply = jax.jit(lambda g, x: module.apply(variables, g, x))  # one compile, not op by op
+    # Jitted: one compile each, not op by op (which takes seconds for these modules).
+    variables = jax.jit(module.init)(jax.random.key(seed), group.identity(z.shape[0]), z)
+    apply = jax.jit(lambda g, x: module.apply(variables, g, x))
     return lambda g, x: apply(jnp.asarray(g, jnp.int32), x)
 
 
 @pytest.mark.parametrize('name', ['volumetric', 'inplane', 'learned_channels_integer'])
 def test_quarter_turn_group_laws_exact(name):
-    z = jax.random.normal(jax.random.key(1), (4, 8, 8, 16))
+    z = _normal(1, (4, 8, 8, 16))
     phi = _action(name, 'yaw4', z)
     g, h = np.array([0, 1, 2, 3]), np.array([3, 3, 1, 2])
     tol = dict(atol=1e-5) if name == 'learned_channels_integer' else dict(atol=0)
@@ -165,7 +171,7 @@ def test_quarter_turn_group_laws_exact(name):
 
 
 def test_learned_integer_channels_c24_laws_and_period():
-    z = jax.random.normal(jax.random.key(2), (3, 4, 4, 10))
+    z = _normal(2, (3, 4, 4, 10))
     phi = _action('learned_channels_integer', 'yaw24', z)
     g, h = np.array([5, 13, 23]), np.array([19, 11, 2])
     np.testing.assert_allclose(phi(np.zeros(3), z), z, atol=1e-6)
@@ -210,7 +216,7 @@ def test_volumetric_turns_about_the_vertical_axis():
 
 @pytest.mark.parametrize('name', ['volumetric', 'inplane'])
 def test_resampled_c24_identity_exact_and_six_steps_near_quarter_turn(name):
-    z = jax.random.normal(jax.random.key(3), (2, 8, 8, 16))
+    z = _normal(3, (2, 8, 8, 16))
     phi24 = _action(name, 'yaw24', z)
     phi4 = _action(name, 'yaw4', z)
     np.testing.assert_allclose(phi24(np.zeros(2), z), z, atol=1e-6)

@@ -20,6 +20,11 @@ from gla.settings.blocked import swap_test
 from gla.groups import c4
 
 
+def _normal(seed, shape):
+    """Standard normal test data from numpy (jax.random.normal compiles per shape: ~1 s)."""
+    return jnp.asarray(np.random.default_rng(seed).standard_normal(shape), jnp.float32)
+
+
 @pytest.fixture
 def so2():
     return groups.get_group('so2')
@@ -51,7 +56,7 @@ def test_so2_identity_is_exact_and_laws_hold_within_stated_tolerance(so2):
 def test_so2_agrees_with_c4_at_quarter_turns_on_an_odd_latent_grid(so2):
     # (Images: the blocked-pairs test below turns a hand-drawn digit by SO(2) quarter turns.
     # The latent shape is the other tests' (3, 7, 7, 8), which JAX has compiled for already.)
-    x = jax.random.normal(jax.random.key(0), (3, 7, 7, 8))
+    x = _normal(0, (3, 7, 7, 8))
     k = jnp.array([1, 2, 3], jnp.int32)
     np.testing.assert_allclose(so2.act(c4.make_group().angle(k), x),
                                c4.rotate_quarter_turns(k, x), atol=1e-5)
@@ -99,7 +104,7 @@ def test_learned_channel_part_is_an_exact_so2_homomorphism(so2):
     # Action (b) = channel rotation after the resampled grid rotation. Its channel part
     # composes to float precision for any real angles and learned (non-integer) frequencies.
     action = latent_actions.make_latent_action('learned_channels', so2)
-    z = jax.random.normal(jax.random.key(3), (3, 7, 7, 8))
+    z = _normal(3, (3, 7, 7, 8))
     g, h = jnp.array([0.3, 2.0, 5.5]), jnp.array([1.1, -0.7, 4.0])
     variables = action.init(jax.random.key(0), g, z)
     act = lambda g, z: action.apply(variables, g, z)
@@ -287,7 +292,7 @@ def test_compare_table_gives_mean_and_sample_std_over_seeds(tmp_path):
 
 
 def test_norm_preserving_grid_action_keeps_the_norm_and_equals_grid_for_c4(so2):
-    z = jax.random.normal(jax.random.key(4), (3, 7, 7, 8))
+    z = _normal(4, (3, 7, 7, 8))
     g = jnp.array([0.3, 0.8, 2.0])
     plain = latent_actions.make_latent_action('grid', so2)
     kept = latent_actions.make_latent_action('grid_norm_preserving', so2)
