@@ -41,8 +41,10 @@ class DivergenceMonitor:
         for name, value in terms.items():
             key = f'{split}/{name}'
             best = self.best.get(key, math.inf)
-            if value > self.factor * max(best, self.floor):
-                new.append(f'step {step}: {key} = {value:.4g} is {value / best:.3g}x its best '
+            reference = max(best, self.floor)  # a best of exactly 0 (a collapsed term) too
+            if value > self.factor * reference:
+                ratio = f'{value / reference:.3g}x' if reference > 0 else 'infinitely far above'
+                new.append(f'step {step}: {key} = {value:.4g} is {ratio} its best '
                            f'({best:.4g}); the run may be diverging (best-by-validation '
                            'selection keeps the earlier good model)')
             self.best[key] = min(best, value)

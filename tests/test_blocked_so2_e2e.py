@@ -13,10 +13,10 @@ from conftest import run_python
 
 # 8 epochs of 256 digits (64 steps) at Adam 3e-3 instead of 1 epoch at 1e-3: about 1.5 s
 # more training on 2 CPU cores, and one figure image (the transform grid has 24 columns,
-# not 48) wins that back. Measured: PSNR over g != 0 of 11.7 dB against 10.3 dB for copying
-# the input and 7.7 dB for an all-black image; the swap test's MSE inside A's block 0.31 -
-# 0.33, inside B's 2.5 - 2.6. After the old single epoch: 6.6 dB (below both baselines),
-# block MSEs 1.05 and 1.06 (no preference).
+# not 48) wins that back. Measured: PSNR over g != 0 of 11.8 dB against 10.3 dB for copying
+# the input and 7.7 dB for an all-black image; the swap test's MSE inside A's block 0.33 -
+# 0.37, inside B's 2.6. After the old single epoch at 1e-3: 5.9 - 6.6 dB (below both
+# baselines), block MSEs 0.80 - 1.06 inside A's and B's alike (no preference).
 TINY_RUN_THAT_LEARNS = ['--config.num_epochs=8', '--config.optimizer.learning_rate=0.003',
                         '--config.eval.num_figure_images=1']
 

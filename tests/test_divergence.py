@@ -26,6 +26,19 @@ def test_a_tiny_term_that_wobbles_is_not_a_divergence_but_a_real_blow_up_is():
     assert len(warned) == 1 and warned[0].startswith('step 3: val/inv = 0.5 is')
 
 
+def test_a_term_whose_best_is_exactly_zero_can_still_be_judged():
+    """A mask gone all-invariant makes L_const exactly 0; its later rise must not divide by
+    zero (seen on the planes config at a high step size)."""
+    monitor = divergence.DivergenceMonitor(factor=100.0, floor=1e-4)
+    monitor.update(1, 'train', {'const': 0.0})
+    assert monitor.update(2, 'train', {'const': 0.005}) == []  # below 100 x the floor
+    warned = monitor.update(3, 'train', {'const': 0.02})
+    assert warned and 'is 200x its best (0)' in warned[0]
+    unfloored = divergence.DivergenceMonitor(factor=100.0, floor=0.0)
+    unfloored.update(1, 'train', {'const': 0.0})
+    assert 'infinitely far above its best' in unfloored.update(2, 'train', {'const': 1e-3})[0]
+
+
 def test_each_term_is_announced_once_and_recorded_every_time():
     monitor = divergence.DivergenceMonitor(factor=10.0, floor=0.0)
     monitor.update(1, 'val', {'inv': 0.01, 'const': 0.01})
