@@ -54,7 +54,7 @@ class Encoder(nn.Module):
     # 'xla': nn.Conv; 'space_to_depth': the same function and parameters as a stride-1
     # conv of the space-to-depth input (gla/conv.py), much faster to train on CPU in 3D.
     strided_conv: str = 'xla'
-    init: str = 'flax'  # 'flax' | 'pytorch' (initializers())
+    initialization: str = 'flax'  # 'flax' | 'pytorch' (initializers())
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -62,7 +62,7 @@ class Encoder(nn.Module):
         pad = (self.kernel_size - self.stride) // 2
         kernel, strides = (self.kernel_size,) * ndim, (self.stride,) * ndim
         for i, width in enumerate(self.features):
-            inits = initializers(self.init, x.shape[-1] * self.kernel_size ** ndim)
+            inits = initializers(self.initialization, x.shape[-1] * self.kernel_size ** ndim)
             if self.strided_conv == 'xla':
                 x = nn.Conv(width, kernel, strides, padding=[(pad, pad)] * ndim, **inits)(x)
             elif self.strided_conv == 'space_to_depth':
@@ -91,12 +91,13 @@ class Decoder(nn.Module):
     stride: int = 2
     negative_slope: float = 0.2
     conv_transpose: str = 'subpixel'
-    init: str = 'flax'  # 'flax' | 'pytorch' (initializers())
+    initialization: str = 'flax'  # 'flax' | 'pytorch' (initializers())
 
     def _upsample(self, width: int, ndim: int, name: str) -> nn.Module:
         pad = (self.kernel_size - self.stride) // 2
         kernel, strides = (self.kernel_size,) * ndim, (self.stride,) * ndim
-        inits = initializers(self.init, width * self.kernel_size ** ndim)  # PyTorch: C_out
+        # PyTorch's fan-in of a transposed convolution counts its output channels.
+        inits = initializers(self.initialization, width * self.kernel_size ** ndim)
         if self.conv_transpose in ('subpixel', 'hybrid'):
             return conv.SubpixelConvTranspose(width, kernel, strides, pad,
                                               method=self.conv_transpose, name=name, **inits)
