@@ -8,7 +8,7 @@ Prints, for the published Rotated MNIST model on the first accelerator:
 * the wall time of one 48,000-image epoch (the bundled 6,000 training digits tiled 8x: full
   MNIST's 48k training split is not available offline) at batch 64 and 1024, host batching
   and transfers included;
-* images/s over all seeds of 1 and 5 seeds stepped as one vmapped program (batch 256 each,
+* images/s over all seeds of 1 and 5 seeds stepped as one program (batch 256 each,
   ``config.num_seeds``);
 * agreement of one training step with the CPU: the same initial state and batch stepped on
   the accelerator and on the host CPU, the largest parameter difference, at JAX's default
@@ -65,7 +65,7 @@ def throughput(images: np.ndarray, batch_size: int, fused: int, rounds: int) -> 
 
 def seeds_throughput(images: np.ndarray, num_seeds: int, batch_size: int, fused: int,
                      rounds: int) -> dict:
-    """Images/s over all seeds of ``num_seeds`` runs stepped as one vmapped program
+    """Images/s over all seeds of ``num_seeds`` runs stepped as one program
     (``config.num_seeds``, ``gla/multi_seed.py``), ``fused`` steps per dispatch."""
     import jax.numpy as jnp
     from gla import parallel, train_step

@@ -1,6 +1,7 @@
 """Many seeds in one program: ``config.num_seeds = N`` trains the seeds ``config.seed, ...,
 config.seed + N - 1`` as N independent runs (their own parameters, Adam states, masks, data
-order and training pairs) stepped together by one jitted, ``jax.vmap``-ed step.
+order and training pairs) stepped together in one jitted program (each seed's step unrolled
+in it: ``jax.vmap`` made grouped convolutions that XLA:CPU runs slower than separate runs).
 
 Each seed is a complete ordinary run in ``WORKDIR/seed<s>/`` (``config.json`` with that seed
 and ``num_seeds = 1``, checkpoints, ``metrics.jsonl``, ``eval.json``, figures), so
