@@ -8,7 +8,8 @@ random size, pose and intensities; seeded): 800 train / 100 val / 200 test at 32
 The label is the number of lesions (0..3), which the linear probe reads from z, z_v, z_i.
 Same network and batch as configs/adrenal3d.py, 5 epochs; SO(3) instead of the cube group:
 ``--config.group.name=so3``. Your own volumes: ``--config.data.source=npz
---config.data.path=FILE.npz`` (images (N, D, H, W[, C]) + labels, or the MedMNIST layout).
+--config.data.path=FILE.npz`` (images (N, D, H, W), (N, D, H, W, C) or (N, C, D, H, W) +
+labels, or the MedMNIST layout).
 Sized to finish within 20 minutes on a quiet 2-core CPU (docs/results.md: 9 min under
 load; 21.3 dB against 12.5 dB all-background; L_inv diverges after epoch 2, the small-data
 blow-up of the paper's objective, and best-by-validation keeps epoch 2).

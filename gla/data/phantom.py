@@ -16,6 +16,11 @@ intensity vary per volume. The label of a volume is **its number of lesions**, 0
 
 Deterministic: volume ``i`` of split ``s`` depends only on ``(seed, s, i)``, not on how many
 volumes are drawn. Intensities are in ``[0, 1]``; the data source scales them to ``[-1, 1]``.
+
+Structure label maps (:func:`phantom_label_maps`, ``with_labels=True``): each voxel gets the
+structure that contributes most to its final value (:data:`STRUCTURES`). They come from the
+same draws as the volumes and do not change them: a seed gives bit-identical volumes with or
+without labels.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ import numpy as np
 
 MAX_LESIONS = 3
 SPLIT_STREAMS = {'train': 0, 'val': 1, 'test': 2}
+# Values of a label map; a voxel's label is the structure whose paint is most visible there.
+STRUCTURES = ('background', 'skull', 'brain', 'white_matter', 'ventricles', 'lesions')
 
 
 def _rotation(rng: np.random.Generator, max_degrees: float) -> np.ndarray:
@@ -35,8 +42,9 @@ def _rotation(rng: np.random.Generator, max_degrees: float) -> np.ndarray:
 
 
 def _paint(volume: np.ndarray, points: np.ndarray, centre, semi_axes, rotation,
-           value: float, size: int) -> None:
-    """Paints an ellipsoid (soft edge about one voxel wide) over ``volume`` in place."""
+           value: float, size: int) -> np.ndarray:
+    """Paints an ellipsoid (soft edge about one voxel wide) over ``volume`` in place;
+    returns its weight ``(size**3,)`` in ``[0, 1]`` (1 inside, 0 outside)."""
     # Coordinates in the ellipsoid's frame, scaled so the surface is the unit sphere.
     frame = (rotation / np.asarray(semi_axes)[None, :]).astype(np.float32)
     local = points @ frame - (np.asarray(centre) @ frame).astype(np.float32)
@@ -44,10 +52,28 @@ def _paint(volume: np.ndarray, points: np.ndarray, centre, semi_axes, rotation,
     # (1 - radius) * semi-axis is ~ the distance to the surface; one voxel is 2 / size.
     weight = np.clip((1.0 - radius) * np.mean(semi_axes) * size / 2.0 + 0.5, 0.0, 1.0)
     volume += weight.reshape(volume.shape) * (value - volume)
+    return weight
 
 
-def head_phantom(rng: np.random.Generator, size: int = 32) -> tuple:
-    """One phantom: ``(volume (size, size, size) float32 in [0, 1], number of lesions)``."""
+def _label_map(layers: list, size: int) -> np.ndarray:
+    """The label map ``(size, size, size)`` uint8 of painted ``layers`` ``[(structure,
+    weight)]`` in paint order. Painting ``w`` over ``v`` gives ``(1 - w) v + w value``, so a
+    layer's share of the final value is its weight times ``1 - w`` of every later layer;
+    each voxel takes the structure with the largest share (background: what no layer
+    covers)."""
+    share = np.zeros((len(STRUCTURES), size ** 3), np.float32)
+    uncovered = np.ones(size ** 3, np.float32)
+    for name, weight in reversed(layers):
+        share[STRUCTURES.index(name)] += weight * uncovered
+        uncovered *= 1.0 - weight
+    share[0] = uncovered
+    return np.argmax(share, axis=0).astype(np.uint8).reshape((size,) * 3)
+
+
+def head_phantom(rng: np.random.Generator, size: int = 32, with_labels: bool = False) -> tuple:
+    """One phantom: ``(volume (size, size, size) float32 in [0, 1], number of lesions)``,
+    and with ``with_labels`` its label map ``(size, size, size)`` uint8 (indices into
+    :data:`STRUCTURES`) third; the volume is the same either way."""
     axes = [(np.arange(size) + 0.5) / size * 2.0 - 1.0] * 3
     points = np.stack(np.meshgrid(*axes, indexing='ij'), -1).reshape(-1, 3)
     pose = _rotation(rng, 15.0)
@@ -59,21 +85,24 @@ def head_phantom(rng: np.random.Generator, size: int = 32) -> tuple:
     volume = np.zeros((size, size, size), np.float32)
 
     head = np.array([0.72, 0.9, 0.8]) * rng.uniform(0.95, 1.05, 3)
-    _paint(volume, points, (0, 0, 0), head * scale, eye, rng.uniform(0.8, 1.0), size)
+    layers = [('skull', _paint(volume, points, (0, 0, 0), head * scale, eye,
+                               rng.uniform(0.8, 1.0), size))]
     brain = head * rng.uniform(0.86, 0.9)
     brain_value = rng.uniform(0.35, 0.5)
-    _paint(volume, points, (0, 0, 0), brain * scale, eye, brain_value, size)
-    _paint(volume, points, (0.05, 0.0, 0.0), brain * 0.72 * scale, eye,
-           brain_value + rng.uniform(0.05, 0.12), size)
+    layers.append(('brain', _paint(volume, points, (0, 0, 0), brain * scale, eye,
+                                   brain_value, size)))
+    layers.append(('white_matter', _paint(volume, points, (0.05, 0.0, 0.0), brain * 0.72 * scale,
+                                          eye, brain_value + rng.uniform(0.05, 0.12), size)))
 
     dark = rng.uniform(0.05, 0.15)
     for side in (-1, 1):
         tilt = _rotation(np.random.default_rng(rng.integers(1 << 31)), 8.0)
         centre = np.array([0.05, 0.08, side * rng.uniform(0.1, 0.14)])
-        _paint(volume, points, centre, np.array([0.16, 0.3, 0.07]) * rng.uniform(0.85, 1.15)
-               * scale, tilt, dark, size)
-    _paint(volume, points, (-0.15, -0.3, 0.0), np.array([0.07, 0.08, 0.05]) * scale, eye,
-           dark, size)
+        layers.append(('ventricles', _paint(
+            volume, points, centre, np.array([0.16, 0.3, 0.07]) * rng.uniform(0.85, 1.15)
+            * scale, tilt, dark, size)))
+    layers.append(('ventricles', _paint(volume, points, (-0.15, -0.3, 0.0),
+                                        np.array([0.07, 0.08, 0.05]) * scale, eye, dark, size)))
 
     num_lesions = int(rng.integers(0, MAX_LESIONS + 1))
     for _ in range(num_lesions):
@@ -81,21 +110,41 @@ def head_phantom(rng: np.random.Generator, size: int = 32) -> tuple:
         direction /= np.linalg.norm(direction)
         centre = direction * rng.uniform(0.25, 0.7) * brain
         radius = rng.uniform(0.09, 0.15, 3)
-        _paint(volume, points, centre, radius * scale, _rotation(rng, 90.0),
-               rng.uniform(0.85, 1.0), size)
-    return np.clip(volume, 0.0, 1.0), num_lesions
+        layers.append(('lesions', _paint(volume, points, centre, radius * scale,
+                                         _rotation(rng, 90.0), rng.uniform(0.85, 1.0), size)))
+    volume = np.clip(volume, 0.0, 1.0)
+    if with_labels:
+        return volume, num_lesions, _label_map(layers, size)
+    return volume, num_lesions
+
+
+def _check_request(split: str, count: int, size: int) -> None:
+    if split not in SPLIT_STREAMS:
+        raise ValueError(f'unknown split {split!r}; one of {sorted(SPLIT_STREAMS)}')
+    if count <= 0 or size < 4:
+        raise ValueError(f'phantom count={count} must be > 0 and size={size} >= 4')
 
 
 def phantom_split(split: str, count: int, size: int = 32, seed: int = 0) -> tuple:
     """``count`` phantoms of ``split`` (``'train' | 'val' | 'test'``): ``(volumes (count,
     size, size, size) float32 in [0, 1], labels (count,) int32 = number of lesions)``."""
-    if split not in SPLIT_STREAMS:
-        raise ValueError(f'unknown split {split!r}; one of {sorted(SPLIT_STREAMS)}')
-    if count <= 0 or size < 4:
-        raise ValueError(f'phantom count={count} must be > 0 and size={size} >= 4')
+    _check_request(split, count, size)
     volumes = np.empty((count, size, size, size), np.float32)
     labels = np.empty((count,), np.int32)
     for i in range(count):
         rng = np.random.default_rng([seed, SPLIT_STREAMS[split], i])
         volumes[i], labels[i] = head_phantom(rng, size)
     return volumes, labels
+
+
+def phantom_label_maps(split: str, count: int, size: int = 32, seed: int = 0) -> tuple:
+    """The phantoms of :func:`phantom_split` with their structure label maps: ``(volumes
+    (count, size, size, size) float32, label maps (count, size, size, size) uint8, indices
+    into STRUCTURES)``; the volumes equal :func:`phantom_split`'s bit for bit."""
+    _check_request(split, count, size)
+    volumes = np.empty((count, size, size, size), np.float32)
+    maps = np.empty((count, size, size, size), np.uint8)
+    for i in range(count):
+        rng = np.random.default_rng([seed, SPLIT_STREAMS[split], i])
+        volumes[i], _, maps[i] = head_phantom(rng, size, with_labels=True)
+    return volumes, maps

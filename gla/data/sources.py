@@ -8,7 +8,9 @@ Sources (``config.data.source``):
     is 8,000 real MNIST digits, split stratified and seeded into 6,000 / 1,000 / 1,000.
   * ``'npz'``: a user's ``.npz`` at ``config.data.path``, either ``images`` + ``labels``
     (split like the bundled set) or MedMNIST's ``{train,val,test}_{images,labels}``
-    (its own splits are kept).
+    (its own splits are kept). Images ``(N, *spatial)``, channels last or channels first
+    (volumes ``(N, D, H, W)``, ``(N, D, H, W, C)``, ``(N, C, D, H, W)``), told apart by
+    :mod:`gla.data.layout` or refused.
   * ``'tfds'``: tensorflow-datasets ``config.data.tfds_name``; off-line it fails at once
     unless the data is already prepared in ``config.data.tfds_data_dir``.
   * ``'phantom'``: procedural 3D head phantoms (:mod:`gla.data.phantom`), counts in
@@ -34,6 +36,7 @@ import ml_collections
 import numpy as np
 
 from gla import errors
+from gla.data import layout
 
 ASSETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'assets')
 BUNDLED = {
@@ -79,10 +82,13 @@ def scale_to_unit_range(images: np.ndarray, where: str) -> np.ndarray:
     if not np.issubdtype(images.dtype, np.floating):
         raise DataError(f'{where}: images have dtype {images.dtype}; expected uint8 (0..255) '
                         'or float in [0, 1] or [-1, 1]. Convert them before saving.')
-    if not np.all(np.isfinite(images)):
-        bad = int(np.size(images) - np.count_nonzero(np.isfinite(images)))
-        raise DataError(f'{where}: {bad} image values are NaN or infinite; replace or drop '
-                        'those images.')
+    finite = np.isfinite(images)
+    if not np.all(finite):
+        bad = int(np.size(images) - np.count_nonzero(finite))
+        which = np.flatnonzero(~finite.reshape(len(images), -1).all(axis=1))
+        raise DataError(f'{where}: {bad} image values are NaN or infinite, in images '
+                        f'{which[:8].tolist()}{" ..." if len(which) > 8 else ""} of '
+                        f'{len(images)}; replace or drop those images.')
     lo, hi = float(images.min()), float(images.max())
     if lo >= 0.0 and hi <= 1.0:
         return (images.astype(np.float32) * 2.0 - 1.0)
@@ -96,19 +102,18 @@ def validate_split(images: np.ndarray, labels: np.ndarray, spatial_ndim: int,
                    where: str) -> Split:
     """Checks shapes, labels and values; returns a :class:`Split` in the standard layout.
 
-    ``images``: ``(N, *spatial)`` or ``(N, *spatial, C)`` with ``spatial_ndim`` spatial axes.
+    ``images``: ``(N, *spatial)``, ``(N, *spatial, C)`` or ``(N, C, *spatial)`` with
+    ``spatial_ndim`` spatial axes (volumes: ``(N, D, H, W)``, ``(N, D, H, W, C)`` or ``(N, C,
+    D, H, W)``); the layout is read from the sizes (:mod:`gla.data.layout`).
     ``labels``: ``(N,)`` or ``(N, 1)`` integers.
     """
     images, labels = np.asarray(images), np.asarray(labels)
-    if images.ndim == spatial_ndim + 1:
-        images = images[..., None]
-    if images.ndim != spatial_ndim + 2:
-        raise DataError(
-            f'{where}: images have shape {images.shape}; expected (N, {spatial_ndim} spatial '
-            f'axes) or (N, {spatial_ndim} spatial axes, C). Check config.data.spatial_ndim '
-            f'(now {spatial_ndim}) or the file.')
+    layout.check_rank(images, spatial_ndim, where)
     if images.shape[0] == 0 or min(images.shape[1:]) == 0:
-        raise DataError(f'{where}: images have shape {images.shape}: no data.')
+        raise DataError(f'{where}: images have shape {images.shape}: no data. Every split '
+                        'needs at least one image (volume) with every axis non-empty; fill '
+                        'it or fix the file.')
+    images = layout.channels_last(images, spatial_ndim, where)
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.ndim != 1 or len(labels) != len(images):
@@ -304,6 +309,8 @@ def finish_splits(splits: tuple, desc: str, config: ml_collections.ConfigDict) -
         raise DataError(f'{desc}: splits have different image shapes {sorted(shapes)}.')
     for name, split in zip(SPLITS, splits):
         if len(split) == 0:
-            raise DataError(f'{desc}: the {name} split is empty.')
+            raise DataError(f'{desc}: the {name} split is empty; add images, or choose the '
+                            'splits in the file (MedMNIST layout {train,val,test}_{images,'
+                            'labels}).')
     return Dataset(train, val, test, desc)
 

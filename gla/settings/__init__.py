@@ -5,6 +5,7 @@
 | plain | (core) | every other config | pairs ``(x, T_g x)`` by the group's action |
 | blocked | ``blocked/`` | ``config.blocks.enabled`` | a block that does not move; the swap test |
 | planes | ``planes/`` | ``config.data.source == 'planes'`` | rendered views; background swap |
+| volumes | ``volumes/`` | ``config.data.spatial_ndim == 3`` | object metrics: Dice / IoU, PSNR inside the head, structure contrast |
 
 ``for_config(config)`` is the one place the core asks which setting a config is.
 """
@@ -17,9 +18,10 @@ from gla import pairs
 from gla.settings import base
 from gla.settings import blocked
 from gla.settings import planes
+from gla.settings import volumes
 
 # The registry, in order of precedence; the plain setting when none applies.
-SETTINGS = (blocked.SETTING, planes.SETTING)
+SETTINGS = (blocked.SETTING, planes.SETTING, volumes.SETTING)
 
 
 def for_config(config: ml_collections.ConfigDict) -> base.Setting:

@@ -25,7 +25,7 @@ class Setting:
     """A setting's hooks; each defaults to doing nothing.
 
     Attributes:
-      name: short name (``'plain'``, ``'blocked'``, ``'planes'``).
+      name: short name (``'plain'``, ``'blocked'``, ``'planes'``, ``'volumes'``).
       applies: ``config -> bool``, whether a config is of this setting.
       pair_fn: ``(config, group) -> PairFn``, the pairs ``(x, T_g x)`` (``gla/pairs.py``).
       config_problems: ``config -> list[str]``, the setting's own invalid values.
@@ -43,5 +43,6 @@ class Setting:
     report_sections: Callable[..., list] = lambda run, dataset, out_dir: []
 
 
-# The group acts on the whole image: Rotated MNIST, the 3D settings.
+# The group acts on the whole image: Rotated MNIST and the other 2D images (3D volumes: the
+# same pairs, with the volume metrics of gla/settings/volumes/).
 PLAIN = Setting(name='plain', applies=lambda config: True)
