@@ -10,6 +10,8 @@ features and turns that volume about the vertical axis. Budget: 25 epochs of the
 epoch one random view pair per object), within 20 minutes on a 2-core CPU; see
 docs/results.md for the measured time and numbers. Variants: planes_learned.py (learned
 exp(theta A), integer frequencies), planes_inplane.py (the in-plane control), planes_c4.py.
+Your own renders instead: --config.data.planes.path=views.npz (format in
+gla/settings/planes/views_npz.py).
 """
 
 import ml_collections
@@ -26,9 +28,13 @@ def get_config() -> ml_collections.ConfigDict:
     config.data.planes.num_val = 64  # validation objects
     config.data.planes.num_test = 64  # test objects
     config.data.planes.num_views = 24  # yaw angles rendered per object (a multiple of the order)
-    config.data.planes.image_size = 64  # H = W, RGB
+    config.data.planes.image_size = 64  # H = W, RGB (rendered; a file keeps its own size)
     config.data.planes.seed = 0  # object i is drawn from (seed, i)
     config.data.planes.cache_dir = ''  # where the .npz is cached ('' = the workdir)
+    # Your own views instead of rendering: an .npz with views (N, V, H, W, C) and yaws (V,) or
+    # (N, V) in degrees, optionally labels, sky, silhouettes (gla/settings/planes/views_npz.py);
+    # split by num_train/num_val/num_test as above, num_views = V. '' = render.
+    config.data.planes.path = ''  # a multi-view .npz of your own ('' = render)
 
     config.group.name = 'yaw24'  # C24 yaw: 15° steps about the plane's vertical axis
     config.group.latent_action = 'volumetric'  # channels -> 8x8x8x8 volume turned about y

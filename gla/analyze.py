@@ -252,7 +252,7 @@ def build_report(workdir: str, which: str = 'best', num_images: int = 4,
     results = _read_json(os.path.join(workdir, 'eval.json'))
     dataset, images = None, []
     try:
-        dataset = sources.load_dataset(run.config.data)
+        dataset = sources.load_dataset(run.config.data, cache_dir=workdir)  # planes: its cache
         images = image_sections(run, dataset, out_dir, num_images)
         images += settings.for_config(run.config).report_sections(run, dataset, out_dir)
     except (sources.DataError, OSError) as e:

@@ -1,14 +1,18 @@
-"""The planes data: rendered views as a data source, and pairs of two views of one object.
+"""The planes data: views of objects under yaw as a data source, and pairs of two views.
 
 ``load_planes`` is the data source ``'planes'`` (registered in ``gla/settings/planes/
 __init__.py``): objects rendered by ``render.py`` at ``config.data.planes.num_views`` yaw
-angles and cached as ``.npz``; ``images`` are ``(N, num_views, H, W, 3)`` and
-``Dataset.num_views`` says so. ``view_pairs`` picks the two views of a pair.
+angles and cached as ``.npz``, or the user's own views from ``config.data.planes.path``
+(format and checks: ``views_npz.py``); ``images`` are ``(N, num_views, H, W, C)`` and
+``Dataset.num_views`` says so. ``view_pairs`` picks the two views of a pair, the same for both
+origins. ``test_scene`` gives the evaluation the test objects' skies and silhouettes.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Optional
+
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -19,6 +23,8 @@ from gla import pairs
 from gla.data import sources
 from gla.groups import base
 from gla.settings.planes import render
+from gla.settings.planes import synthesis
+from gla.settings.planes import views_npz
 
 def view_pairs(num_views: int, order: int) -> pairs.PairFn:
     """Pairs from rendered views, for groups that do not act on pixels (yaw, ``gla/groups/yaw.py``).
@@ -51,27 +57,87 @@ def pair_fn(config: ml_collections.ConfigDict, group: base.Group):
     return view_pairs(config.data.planes.num_views, base.eval_order(group))
 
 
+def _split_objects(images: np.ndarray, labels: np.ndarray, sizes: tuple,
+                   where: str) -> list:
+    """``(train, val, test)`` splits: the first ``sizes[0]`` objects, the next ``sizes[1]``,
+    then ``sizes[2]``; objects beyond their sum are not used."""
+    if sum(sizes) > len(images):
+        raise errors.DataError(
+            f'{where}: holds {len(images)} objects but config.data.planes.num_train/num_val/'
+            f'num_test = {sizes} ask for {sum(sizes)}; lower them so that their sum is at '
+            f'most {len(images)} (every split needs at least one object).')
+    bounds = np.cumsum(sizes)
+    return [sources.Split(images[a:b], labels[a:b])
+            for a, b in zip((0,) + tuple(bounds[:-1]), bounds)]
+
+
+def _views_path(p: ml_collections.ConfigDict) -> str:
+    return p.get('path', '')  # config.json of runs from before the field read as rendered
+
+
 def load_planes(config: ml_collections.ConfigDict, cache_dir: str) -> sources.Dataset:
-    """The rendered planes of ``config.planes``, split by object (never a view of a test
-    object in training): the first ``num_train`` objects train, then ``num_val``, then
-    ``num_test``. Labels: the plane's colour class (``render.COLOURS``)."""
+    """The planes of ``config.planes``, split by object (never a view of a test object in
+    training): the first ``num_train`` objects train, then ``num_val``, then ``num_test``.
+    Rendered by ``render.py`` (labels: the plane's colour class, ``render.COLOURS``), or read
+    from the user's views at ``config.planes.path`` (``views_npz.py``)."""
     p = config.planes
-    directory = p.cache_dir or cache_dir
-    if not directory:
-        raise errors.DataError('the planes data needs a cache directory: set '
-                        'config.data.planes.cache_dir (or pass the workdir).')
     sizes = (p.num_train, p.num_val, p.num_test)
     if min(sizes) <= 0:
         raise errors.DataError(f'config.data.planes.num_train/num_val/num_test = {sizes} must all '
                         'be > 0.')
-    data = render.load_or_render(directory, sum(sizes), p.num_views, p.image_size, p.seed)
-    images = data['images'].astype(np.float32) / 127.5 - 1.0
-    bounds = np.cumsum(sizes)[:-1]
-    splits = [sources.Split(i, l) for i, l in zip(np.split(images, bounds),
-                                                  np.split(data['labels'], bounds))]
-    return sources.Dataset(*splits,
-                           description=f'planes:{sum(sizes)} objects x {p.num_views} views',
-                           num_views=p.num_views)
+    if _views_path(p):
+        data = views_npz.load(p.path, p.num_views, slice(0, sum(sizes)))
+        images, where = data['images'], p.path
+        description = (f'planes:{p.path}:{sum(sizes)} of {data["num_objects"]} objects x '
+                       f'{p.num_views} views')
+    else:
+        directory = p.cache_dir or cache_dir
+        if not directory:
+            raise errors.DataError('the planes data needs a cache directory: set '
+                                   'config.data.planes.cache_dir (or pass the workdir).')
+        data = render.load_or_render(directory, sum(sizes), p.num_views, p.image_size, p.seed)
+        images, where = data['images'].astype(np.float32) / 127.5 - 1.0, 'rendered planes'
+        description = f'planes:{sum(sizes)} objects x {p.num_views} views'
+    splits = _split_objects(images, data['labels'], sizes, where)
+    return sources.Dataset(*splits, description=description, num_views=p.num_views)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scene:
+    """What the evaluation knows of test objects beyond their views (``None``: unknown)."""
+    skies: Optional[np.ndarray]  # (n, H, W, C) in [-1, 1]: the background alone
+    silhouettes: Optional[np.ndarray]  # (n, V, H, W) bool: the object's pixels in each view
+    origin: Optional[str]  # how the silhouettes were found
+
+
+def test_skies(config: ml_collections.ConfigDict, num: int) -> np.ndarray:
+    """Skies ``(num, H, W, 3)`` in [-1, 1] of the first ``num`` rendered test objects, drawn
+    again from the renderer's seeds (``render.sample_object``): no mask is stored."""
+    p = config.data.planes
+    first = p.num_train + p.num_val
+    skies = [render.render_sky(render.sample_object(np.random.default_rng([p.seed, first + i])),
+                               p.image_size) for i in range(num)]
+    return np.round(np.stack(skies) * 255).astype(np.float32) / 127.5 - 1.0
+
+
+def test_scene(config: ml_collections.ConfigDict, test_images: np.ndarray) -> Scene:
+    """The :class:`Scene` of the test objects ``test_images`` ``(n, V, H, W, C)`` (the first
+    ``n`` of the test split): rendered, the skies again from the seeds and the silhouettes as
+    the pixels that differ from them (``render_planes``'s ``plane_mask``, exactly); from a
+    file, its ``silhouettes`` or else the pixels that differ from its ``sky``."""
+    p = config.data.planes
+    if not _views_path(p):
+        skies = test_skies(config, len(test_images))
+        return Scene(skies, synthesis.sky_silhouettes(test_images, skies),
+                     'rendered: the pixels that differ from the sky')
+    first = p.num_train + p.num_val
+    data = views_npz.load(p.path, p.num_views, slice(first, first + len(test_images)))
+    if data['silhouettes'] is not None:
+        return Scene(data['sky'], data['silhouettes'], 'file: silhouettes')
+    if data['sky'] is not None:
+        return Scene(data['sky'], synthesis.sky_silhouettes(test_images, data['sky']),
+                     'file: the pixels that differ from the sky')
+    return Scene(None, None, None)
 
 
 def load_dataset(config: ml_collections.ConfigDict, cache_dir: str) -> sources.Dataset:

@@ -1,12 +1,15 @@
-"""Evaluation specific to the planes setting: the background-swap test, the orbit and swap
-figures, and a table of several runs' ``eval.json`` (the latent-action comparison).
+"""Evaluation specific to the planes setting: the background-swap test, view synthesis on the
+plane (``synthesis.py``: whole-view and silhouette PSNR beside the sky-only and copy-input
+predictors), the orbit and swap figures, and a table of several runs' ``eval.json`` (the
+latent-action comparison).
 
 Background swap: for test objects A and B (B is the next test object), both seen in the same
 view ``k``, decode ``z_i(A) + z_v(B)``. If the split is right the result shows A's sky and
 B's plane. Measured on the sky pixels of both A and B (no plane in either), against A's sky
 and, for reference, against B's sky; and on B's plane pixels, against B's image and, for
-reference, against A's image (which there shows A's sky or A's plane). The skies are drawn
-again from the renderer's seeds (``render.sample_object``), so no mask is stored.
+reference, against A's image (which there shows A's sky or A's plane). The plane's pixels
+are the test objects' silhouettes (``data.test_scene``: for rendered planes the pixels that
+differ from the sky, drawn again from the renderer's seeds, so no mask is stored).
 
     python -m gla.settings.planes.evaluate runs/planes_cmp/*/   # table of the runs' eval.json
 """
@@ -23,16 +26,11 @@ from gla import groups
 from gla import plots
 from gla.data import sources
 from gla.groups import base
-from gla.settings.planes import render
+from gla.settings.planes import data
+from gla.settings.planes import synthesis
 
 
-def test_skies(config, num: int) -> np.ndarray:
-    """Skies ``(num, H, W, 3)`` in [-1, 1] of the first ``num`` test objects."""
-    p = config.data.planes
-    first = p.num_train + p.num_val
-    skies = [render.render_sky(render.sample_object(np.random.default_rng([p.seed, first + i])),
-                               p.image_size) for i in range(num)]
-    return np.round(np.stack(skies) * 255).astype(np.float32) / 127.5 - 1.0
+test_skies = data.test_skies  # the rendered test objects' skies (kept here: its old home)
 
 
 def swap(run, sky_images: np.ndarray, plane_images: np.ndarray) -> np.ndarray:
@@ -41,28 +39,27 @@ def swap(run, sky_images: np.ndarray, plane_images: np.ndarray) -> np.ndarray:
     return np.asarray(run.swap(sky_images, plane_images, run.group.identity(len(sky_images))))
 
 
-def background_swap(run, dataset: sources.Dataset, view: int = 0,
+def background_swap(run, dataset: sources.Dataset, silhouettes: np.ndarray, view: int = 0,
                     batch_size: int = 256) -> dict:
-    """The background-swap metrics of the module docstring (MSE, images in [-1, 1])."""
+    """The background-swap metrics of the module docstring (MSE, images in [-1, 1]);
+    ``silhouettes`` ``(N, V, H, W)`` bool are the test objects' plane pixels
+    (``data.test_scene``). Where neither A nor B shows a plane, B's view is B's sky."""
     test = dataset.test.images  # (N, V, H, W, C)
     n = len(test)
     if n < 2:
         raise ValueError('the background-swap test needs at least 2 test objects')
-    skies = test_skies(run.config, n)
     a_idx = np.arange(n)
     b_idx = np.roll(a_idx, -1)
     sums = dict(bg_a=0.0, bg_b=0.0, bg_n=0, plane_b=0.0, plane_a=0.0, plane_n=0)
     for start in range(0, n, batch_size):
         a, b = a_idx[start:start + batch_size], b_idx[start:start + batch_size]
         out = swap(run, test[a, view], test[b, view])
-        plane_a = np.any(test[a, view] != skies[a], axis=-1)
-        plane_b = np.any(test[b, view] != skies[b], axis=-1)
+        plane_a, plane_b = silhouettes[a, view], silhouettes[b, view]
         background = ~plane_a & ~plane_b
         sq_a = np.sum(np.square(out - test[a, view]), axis=-1)  # (B, H, W)
         sq_b = np.sum(np.square(out - test[b, view]), axis=-1)
-        sq_b_sky = np.sum(np.square(out - skies[b]), axis=-1)
         sums['bg_a'] += float(sq_a[background].sum())
-        sums['bg_b'] += float(sq_b_sky[background].sum())
+        sums['bg_b'] += float(sq_b[background].sum())  # B's sky there
         sums['bg_n'] += int(background.sum()) * test.shape[-1]
         sums['plane_b'] += float(sq_b[plane_b].sum())
         sums['plane_a'] += float(sq_a[plane_b].sum())
@@ -105,9 +102,16 @@ def swap_figure(path: str, run, dataset: sources.Dataset, num: int = 5, view: in
 
 
 def evaluate(run, dataset: sources.Dataset, batch_size: int) -> dict:
-    """``{'background_swap': ...}`` for ``eval.json`` (in batches of 256, as measured)."""
-    del batch_size
-    return {'background_swap': background_swap(run, dataset)}
+    """``{'background_swap': ..., 'view_synthesis': ...}`` for ``eval.json`` (the swap in
+    batches of 256, as measured; ``synthesis.py`` in ``batch_size``). The swap is ``None``
+    when the test objects' silhouettes are unknown (a file with neither ``silhouettes`` nor
+    ``sky``)."""
+    scene = data.test_scene(run.config, dataset.test.images)
+    swap_metrics = (None if scene.silhouettes is None
+                    else background_swap(run, dataset, scene.silhouettes))
+    return {'background_swap': swap_metrics,
+            'view_synthesis': synthesis.view_synthesis(run, dataset.test.images, scene,
+                                                       batch_size)}
 
 
 def write_figures(directory: str, run, dataset: sources.Dataset) -> None:
@@ -120,6 +124,11 @@ def _psnr_without_identity(e: dict) -> float:
     """Mean of the per-element PSNRs except the first (the identity, 0°): the yaw itself."""
     values = [e['per_group_element'][name]['psnr_db'] for name in e['group_elements'][1:]]
     return float(np.mean(values))
+
+
+def _turned(e: dict, metric: str, predictor: str):
+    """``view_synthesis.turned.<metric>.<predictor>`` of one ``eval.json``."""
+    return e['view_synthesis']['turned'][metric][predictor]
 
 
 TABLE_COLUMNS = (
@@ -135,6 +144,11 @@ TABLE_COLUMNS = (
     ('swap: plane MSE vs B', lambda e: e['background_swap']['plane_region_mse_vs_B']),
     ('swap: plane MSE vs A', lambda e: e['background_swap']['plane_region_mse_vs_A']),
     ('probe z_i (transformed)', lambda e: e['linear_probe']['z_i']['transformed']),
+    ('sky-only PSNR, g ≠ 0 (dB)', lambda e: _turned(e, 'psnr_db', 'sky_only')),
+    ('copy-input PSNR, g ≠ 0 (dB)', lambda e: _turned(e, 'psnr_db', 'copy_input')),
+    ('silhouette PSNR, g ≠ 0 (dB)', lambda e: _turned(e, 'silhouette_psnr_db', 'model')),
+    ('sky-only silhouette PSNR', lambda e: _turned(e, 'silhouette_psnr_db', 'sky_only')),
+    ('copy-input silhouette PSNR', lambda e: _turned(e, 'silhouette_psnr_db', 'copy_input')),
 )
 
 
@@ -206,8 +220,10 @@ def main(argv: list) -> None:
         config.data.planes.cache_dir = argv[3]
         dataset = sources.load_dataset(config.data)
         order = base.eval_order(groups.group_from_config(config.group))
-        print(json.dumps(reference_psnr(dataset.test.images,
-                                        test_skies(config, len(dataset.test)), order)))
+        skies = data.test_scene(config, dataset.test.images).skies
+        if skies is None:
+            raise SystemExit(f'{config.data.planes.path}: has no sky; the reference needs it.')
+        print(json.dumps(reference_psnr(dataset.test.images, skies, order)))
         return
     if len(argv) < 2:
         raise SystemExit('usage: python -m gla.settings.planes.evaluate WORKDIR [WORKDIR ...]\n'
