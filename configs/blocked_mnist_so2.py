@@ -2,9 +2,9 @@
 
     python launch.py --config configs/blocked_mnist_so2.py --workdir runs/blocked_mnist_so2
 
-``blocked_mnist.py`` (8x8 block that does not rotate, swap test) with the group and latent
-action of ``rotated_mnist_so2.py`` (angles uniform in [0°, 360°), bilinear resampling of
-images and of the latent grid). Measured numbers: docs/results.md.
+``blocked_mnist.py`` (8x8 block that does not rotate, swap test) with the group, model and
+schedule of ``rotated_mnist_so2.py`` (angles uniform in [0°, 360°), images turned by Fourier
+shears, a global code turned by the Fourier action). Measured numbers: docs/results.md.
 """
 
 import ml_collections
@@ -14,6 +14,4 @@ from configs import rotated_mnist_so2
 
 
 def get_config() -> ml_collections.ConfigDict:
-    config = blocked_mnist.get_config()
-    config.group = rotated_mnist_so2.get_config().group  # SO(2), 'grid' latent action
-    return config
+    return rotated_mnist_so2.continuous_rotations(blocked_mnist.get_config())

@@ -39,6 +39,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.group = ml_collections.ConfigDict()
     config.group.name = 'c4'  # the group acting on images: see gla.groups
     config.group.latent_action = 'grid'  # Phi_g: 'grid' acts on z_v as on images (rot90)
+    config.group.max_frequency = 4  # 'fourier': channel pairs turn at frequencies 1..this
 
     config.model = ml_collections.ConfigDict()
     config.model.encoder_features = (32, 64)  # conv widths; the last is the latent width
@@ -48,6 +49,8 @@ def get_config() -> ml_collections.ConfigDict:
     config.model.conv_transpose = 'hybrid'  # 'hybrid' (fastest 2D training on CPU) | 'subpixel' | 'xla': same fn
     config.model.strided_conv = 'xla'  # 'xla' | 'space_to_depth' (fast on CPU in 3D): same fn
     config.model.init = 'pytorch'  # where the published PyTorch code starts | 'flax' (LeCun, 0)
+    config.model.latent = 'grid'  # the encoder's grid (the paper) | 'code': a global vector (gla/latent_code.py)
+    config.model.code_dim = 128  # entries of that code (latent='code')
     # >0: z_i is a global code LayerNorm(Dense(flatten z)) of this size, not the invariant
     # channels (gla/invariant_code.py; configs/rotated_mnist_invariant.py). 0 = the paper.
     config.model.invariant_code_dim = 0

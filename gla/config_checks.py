@@ -17,6 +17,7 @@ from gla import divergence
 from gla import errors
 from gla import groups
 from gla import latent_actions
+from gla import latent_code
 from gla import mask as mask_lib
 from gla import networks
 from gla import parallel
@@ -106,6 +107,13 @@ def _group_problems(config) -> list:
                 f'config.group.name={name!r} acts on {group_ndim}D grids but '
                 f'config.data.spatial_ndim={ndim}; pick a group for {ndim}D data or '
                 f'{group_ndim}D data')
+    so2_options = config.group.get('so2') or {}
+    if (so2_options.get('interpolation') == 'fourier'
+            and config.group.latent_action not in latent_actions.CHANNEL_ACTIONS):
+        problems.append("config.group.so2.interpolation='fourier' rotates images only (it "
+                        'clips to [-1, 1]), but config.group.latent_action='
+                        f"{config.group.latent_action!r} rotates the latent grid with it: use "
+                        f"'bilinear', or one of {list(latent_actions.CHANNEL_ACTIONS)}")
     return problems
 
 
@@ -117,13 +125,25 @@ def _model_problems(config) -> list:
     _choice(problems, 'config.model.strided_conv', model.strided_conv,
             networks.STRIDED_CONV_KINDS)
     _choice(problems, 'config.model.init', model.init, networks.INITS)
+    _choice(problems, 'config.model.latent', model.latent, latent_code.LATENT_KINDS)
+    _positive(problems, 'config.model.code_dim', model.code_dim, integer=True)
+    if model.latent == 'code' and config.group.latent_action not in (
+            latent_actions.CHANNEL_ACTIONS):
+        problems.append(f"config.model.latent='code' is a vector without a grid, but "
+                        f'config.group.latent_action={config.group.latent_action!r} moves grid '
+                        f'cells: use one of {list(latent_actions.CHANNEL_ACTIONS)}')
+    if model.latent == 'code' and model.invariant_code_dim:
+        problems.append("config.model.latent='code' already makes z_i a global code: set "
+                        'config.model.invariant_code_dim=0')
     features = tuple(model.encoder_features)
     if not features or not all(isinstance(f, int) and f > 0 for f in features):
         problems.append(f'config.model.encoder_features={features!r} must be one or more '
                         'positive integers (conv widths)')
-    elif config.mask.kind == 'manual' and not 0 <= config.mask.num_variant <= features[-1]:
-        problems.append(f'config.mask.num_variant={config.mask.num_variant} must be in '
-                        f'[1, {features[-1]}] (the latent width; 0 = half)')
+    elif config.mask.kind == 'manual' and not 0 <= config.mask.num_variant <= (
+            model.code_dim if model.latent == 'code' else features[-1]):
+        problems.append(f'config.mask.num_variant={config.mask.num_variant} must be at most '
+                        'the latent width (the last encoder feature, or config.model.code_dim '
+                        "with latent='code'; 0 = half)")
     _positive(problems, 'config.model.kernel_size', model.kernel_size, integer=True)
     _positive(problems, 'config.model.stride', model.stride, integer=True)
     if not (isinstance(config.mask.tau, (int, float)) and 0.0 < config.mask.tau < 1.0):

@@ -59,9 +59,11 @@ def _figure_arrays(params, images, g, key, *, model, pair_fn):
     def norm(a):
         return jnp.sqrt(jnp.sum(jnp.square(a), axis=-1))
 
+    images = dict(input=x, target=target, prediction=parts.prediction)
+    if parts.z.ndim == 2:  # a global code (config.model.latent='code'): no map to draw
+        return images
     # z_i as the decoder sees it: the invariant map, or a global code placed on the grid.
-    return dict(input=x, target=target, prediction=parts.prediction, z=norm(parts.z),
-                z_v=norm(parts.acted), z_i=norm(parts.invariant_map))
+    return dict(images, z=norm(parts.z), z_v=norm(parts.acted), z_i=norm(parts.invariant_map))
 
 
 def _target_encoder(run):

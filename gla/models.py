@@ -19,28 +19,43 @@ import ml_collections
 
 from gla import invariant_code
 from gla import latent_actions
+from gla import latent_code
 from gla.autoencoder import GroupLatentAutoencoder, Parts  # noqa: F401  (re-exported)
 from gla.groups import base
 from gla.mask import FixedMask, LearnedMask, build_mask, straight_through_mask  # noqa: F401
 from gla.networks import Decoder, Encoder  # noqa: F401
 
 
-def build_model(config: ml_collections.ConfigDict, group: base.Group,
-                image_channels: int) -> GroupLatentAutoencoder:
+def build_model(config: ml_collections.ConfigDict, group: base.Group, image_channels: int,
+                spatial_shape: tuple = ()) -> GroupLatentAutoencoder:
     """The model described by ``config.model``, ``config.mask``, ``config.group`` (values
-    checked by :mod:`gla.config_checks`): the paper's, or with
-    ``config.model.invariant_code_dim > 0`` the global-code variant."""
+    checked by :mod:`gla.config_checks`): the paper's, with ``config.model.latent='code'``
+    a global latent code (needs the images' ``spatial_shape``, :mod:`gla.latent_code`), or
+    with ``config.model.invariant_code_dim > 0`` the global-invariant-code variant."""
     m = config.model
     features = tuple(m.encoder_features)
+    encoder = Encoder(features, m.kernel_size, m.stride, m.negative_slope, m.strided_conv,
+                      m.init)
+    decoder = Decoder(tuple(reversed(features[:-1])), image_channels, m.kernel_size,
+                      m.stride, m.negative_slope, m.conv_transpose, m.init)
+    latent_width = features[-1]
+    if m.latent == 'code':
+        if not spatial_shape:
+            raise ValueError("config.model.latent='code' needs the images' spatial shape: "
+                             'build_model(..., spatial_shape=(H, W))')
+        grid = latent_code.latent_grid(tuple(spatial_shape) + (image_channels,), features,
+                                       m.stride)
+        encoder = latent_code.CodeEncoder(encoder, m.code_dim)
+        decoder = latent_code.CodeDecoder(decoder, grid, m.negative_slope)
+        latent_width = m.code_dim
     chain = dict(
-        encoder=Encoder(features, m.kernel_size, m.stride, m.negative_slope, m.strided_conv,
-                        m.init),
-        decoder=Decoder(tuple(reversed(features[:-1])), image_channels, m.kernel_size,
-                        m.stride, m.negative_slope, m.conv_transpose, m.init),
-        mask=build_mask(config.mask, features[-1]),
-        latent_action=latent_actions.make_latent_action(config.group.latent_action, group))
+        encoder=encoder, decoder=decoder, mask=build_mask(config.mask, latent_width),
+        latent_action=latent_actions.make_latent_action(config.group.latent_action, group,
+                                                        config.group.max_frequency))
     if m.invariant_code_dim:
         return invariant_code.build(m, group, **chain)
+    if m.latent == 'code':
+        return latent_code.CodeAutoencoder(**chain)
     return GroupLatentAutoencoder(**chain)
 
 

@@ -209,7 +209,7 @@ def load_run(workdir: str, which: str = checkpointing.BEST, step: Optional[int] 
     progress = ckpts.restore_progress(which, step)
     group = groups.group_from_config(config.group)
     image_shape = tuple(progress['image_shape'])
-    model = models.build_model(config, group, image_shape[-1])
+    model = models.build_model(config, group, image_shape[-1], image_shape[:-1])
     mesh = parallel.make_mesh()
     abstract = jax.eval_shape(functools.partial(state_lib.create_train_state, config, model,
                                                 group, image_shape), jax.random.key(0))

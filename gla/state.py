@@ -41,7 +41,8 @@ def create_train_state(config: ml_collections.ConfigDict, model: models.GroupLat
     group.check_grid(tuple(image_shape[:-1]))
     x = jax.numpy.zeros((1,) + tuple(image_shape), jax.numpy.float32)
     latent = jax.eval_shape(lambda: model.init_with_output(rng, x, method=model.encode)[0])
-    group.check_grid(tuple(latent.shape[1:-1]))
+    if latent.ndim > 2:  # a latent grid (config.model.latent='code' is a vector)
+        group.check_grid(tuple(latent.shape[1:-1]))
     output = jax.eval_shape(lambda: model.init_with_output(rng, x, group.identity(1))[0])
     if output.shape != x.shape:
         raise ValueError(

@@ -75,7 +75,8 @@ def prepare(config: ml_collections.ConfigDict, workdir: str) -> Setup:
             f'config.batch_size={config.batch_size} exceeds the {len(dataset.train)} '
             'training examples; lower the batch size.')
     group = groups.group_from_config(config.group)
-    model = models.build_model(config, group, dataset.image_shape[-1])
+    model = models.build_model(config, group, dataset.image_shape[-1],
+                               dataset.image_shape[:-1])
     init_key, pair_key = jax.random.split(jax.random.key(config.seed))
     setup = Setup(config, workdir, dataset, group, model, parallel.make_mesh(), init_key,
                   pair_key, steps_per_epoch, train_step.jit_step_functions(config, model, group))

@@ -36,7 +36,8 @@ STRUCTURAL_FIELDS = (
     'group.name', 'group.latent_action',
     'model.encoder_features', 'model.kernel_size', 'model.stride',
     'mask.kind', 'mask.num_variant',
-    'model.invariant_code_dim', 'model.invariant_code_hidden',
+    'model.invariant_code_dim', 'model.invariant_code_hidden', 'model.latent', 'model.code_dim',
+    'group.max_frequency',
 )
 # Fields a relaunch may change without comment (a longer run, another evaluation).
 FREE_FIELDS = ('num_epochs',)
@@ -48,6 +49,9 @@ LEGACY_DEFAULTS = {
     'data.resolution': 0,
     'model.strided_conv': 'xla',
     'model.init': 'flax',
+    'model.latent': 'grid',
+    'model.code_dim': 128,
+    'group.max_frequency': 4,
     'model.invariant_code_dim': 0,
     'model.invariant_code_hidden': 0,
     'model.invariant_code_stop_gradient': False,

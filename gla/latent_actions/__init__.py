@@ -12,6 +12,7 @@ with the encoder and decoder. ``make_latent_action(name, group)`` builds one
 | ``so2`` | ``grid`` | bilinear rotation of the grid | ``grid.py`` -> ``groups/resample.py`` |
 | ``so2``, ``c4`` | ``grid_norm_preserving`` | the same, rescaled to keep ``||z_v||`` | ``grid.py`` |
 | ``so2``, ``c4``, ``yaw*`` | ``learned_channels`` | ``exp(angle(g) A)`` on channel pairs | ``channel_rotation.py`` |
+| ``so2``, ``c4`` | ``fourier`` | ``exp(angle(g) A)``, fixed frequencies 1..K, exact | ``channel_rotation.py`` |
 | ``so2``, ``c4`` | ``grid_and_learned_channels`` | both of the above | ``channel_rotation.py`` |
 | ``cube`` | ``grid`` | ``rot90`` over axis pairs, exact | ``grid.py`` -> ``groups/cube.py`` |
 | ``so3`` | ``grid`` | trilinear rotation of the grid | ``grid.py`` -> ``groups/resample3d.py`` |
@@ -43,6 +44,8 @@ _FACTORIES = {
         group=group),
     'learned_channels_integer': lambda group: channel_rotation.IntegerChannelRotation(
         group.angle),
+    'fourier': lambda group, max_frequency: channel_rotation.FourierRotation(
+        group.angle, max_frequency),
     'volumetric': lambda group: volumetric.VolumetricRotation(
         group.angle, quarter_turns=_quarter_turns(group)),
     'inplane': lambda group: grid.InPlaneRotation(group.angle,
@@ -50,19 +53,25 @@ _FACTORIES = {
 }
 # Actions that read the rotation angle of g (groups of rotations about one axis).
 NEEDS_ANGLE = ('learned_channels', 'grid_and_learned_channels', 'volumetric',
-               'learned_channels_integer', 'inplane')
+               'learned_channels_integer', 'inplane', 'fourier')
+
+# Actions on channels alone, the only ones a global code (config.model.latent='code') admits.
+CHANNEL_ACTIONS = ('learned_channels', 'learned_channels_integer', 'fourier')
 
 
 def available_latent_actions() -> list:
     return sorted(_FACTORIES)
 
 
-def make_latent_action(name: str, group: base.Group) -> nn.Module:
-    """The latent action called ``name`` (the table above) for ``group``."""
+def make_latent_action(name: str, group: base.Group, max_frequency: int = 4) -> nn.Module:
+    """The latent action called ``name`` (the table above) for ``group``; ``'fourier'``
+    uses the frequencies ``1 .. max_frequency`` (``config.group.max_frequency``)."""
     if name not in _FACTORIES:
         raise ValueError(f'unknown latent action {name!r}; config.group.latent_action must '
                          f'be one of {available_latent_actions()}')
     if name in NEEDS_ANGLE and group.angle is None:
         raise ValueError(f'latent action {name!r} needs a group of rotations about one axis '
                          f'(with an angle), but {group.name!r} has none; use "grid".')
+    if name == 'fourier':
+        return _FACTORIES[name](group, max_frequency)
     return _FACTORIES[name](group)

@@ -74,6 +74,24 @@ IntegerChannelRotation = functools.partial(LearnedChannelRotation, init_max=4.5,
                                            integer_frequencies=True)
 
 
+class FourierRotation(nn.Module):
+    """``Phi_g(z) = exp(angle(g) * A) z`` with fixed integer frequencies ``1, 2, ..,
+    max_frequency, 1, 2, ..`` on the channel pairs: an exact real representation of SO(2)
+    (a sum of its irreducible 2D representations, the Fourier view of a steerable feature).
+    Orthogonal, so it keeps ``||z||``; ``Phi_0 = id``, ``Phi_theta Phi_phi =
+    Phi_{theta+phi}``, a full turn is the identity, and at quarter turns it is the C4
+    representation ``exp(k pi/2 A)`` (a signed permutation of channels). Meant for a global
+    code (``config.model.latent='code'``, :mod:`gla.latent_code`); on a grid it turns the
+    channels of every cell without moving cells. No parameters."""
+    angle: Callable[[jax.Array], jax.Array]
+    max_frequency: int = 4
+
+    @nn.compact
+    def __call__(self, g, z: jax.Array) -> jax.Array:
+        frequencies = 1 + jnp.arange(z.shape[-1] // 2) % self.max_frequency
+        return rotate_channel_pairs(self.angle(g), z, frequencies.astype(z.dtype))
+
+
 class GridAndLearnedChannels(nn.Module):
     """``Phi_g = exp(angle(g) A) o T_g``: the grid action, then a learned rotation of channel
     pairs. The two commute, so the group law of each carries over to the composite."""

@@ -108,9 +108,10 @@ def _pairs(images: np.ndarray, seed: int) -> tuple:
 
 def swap_test(run, images: np.ndarray, seed: int, batch_size: int) -> dict:
     """Swap metrics ``{element name: {a_block_mse, b_block_mse, digit_b_mse, digit_a_mse,
-    reference_psnr_db}}`` over the pairs of :func:`_pairs`; blocks drawn from ``key(seed)``."""
+    reference_psnr_db}}`` over the pairs of :func:`_pairs` under every evaluation element
+    of the group (24 angles for SO(2)); blocks drawn from ``key(seed)``."""
     fn, (images_a, images_b) = _swap_fn(run), _pairs(images, seed)
-    elements = swap_elements(run.group)
+    elements = jax.tree.map(np.asarray, run.group.eval_elements())
     key = jax.random.key(seed)
     results = {}
     for e, name in enumerate(run.group.describe(elements)):
