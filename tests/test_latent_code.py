@@ -138,14 +138,15 @@ def _adrenal_slices(path: str, count: int = 512) -> str:
 
 def _losses(config, dataset, seeds, num_steps: int) -> dict:
     """``{seed: (num_steps,) losses}`` of that many steps from each seed's initialisation,
-    batches and pairs (one compiled step for all seeds)."""
+    batches and pairs (one compiled step for all seeds), the config's schedule (its cosine)
+    spread over those steps."""
     group = groups.group_from_config(config.group)
     model = models.build_model(config, group, 1, dataset.image_shape[:-1])
     step = train_step.jit_step_functions(config, model, group).single
     out = {}
     for seed in seeds:
         state = state_lib.create_train_state(config, model, group, dataset.image_shape,
-                                             jax.random.key(seed))
+                                             jax.random.key(seed), total_steps=num_steps)
         rng, losses = np.random.default_rng(seed), []
         for _ in range(num_steps):
             index = rng.integers(0, len(dataset.train), config.batch_size)
