@@ -10,7 +10,11 @@ RMS 1), ``Phi_g`` turns the 256 channel pairs of ``z_v`` by ``exp(theta A)`` at 
 turn by three Fourier shears (no angle-dependent blur). Adam 2e-3 with a cosine decay, 50
 epochs. Evaluation reports the transformed PSNR at every 15° (24 angles).
 
-Measured, 3 seeds (docs/results.md): MEASURED_LINE
+Measured, seeds 0-2 (docs/results.md, "Continuous rotations that learn"): transformed
+PSNR 26.60 +- 0.03 dB over the 24 angles (lowest angle 26.23 dB; copying the input 9.51,
+an all-black image 9.98), SSIM 0.941, relative equivariance error of ``z_v`` 0.0027, ``z_i``
+probe 76 % on turned digits, 0 divergence warnings; 12-14 minutes of training on a 2-core
+CPU shared with two other runs.
 
 The paper's form, one override away (``--config.model.latent=grid
 --config.group.latent_action=grid --config.group.so2.interpolation=bilinear

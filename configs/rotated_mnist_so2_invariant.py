@@ -9,7 +9,9 @@ variance (weight 1) and covariance (0.04) terms on the batch of ``z_i``. The cod
 ``z_i`` is already global, so the recipe's orbit-pooled code is not needed; its 4x step size
 is replaced by the 2x of ``rotated_mnist_so2.py``.
 
-Measured, 3 seeds (docs/results.md): MEASURED_LINE
+Measured, seeds 0-2 (docs/results.md): linear probe on ``z_i`` 87.1 +- 0.6 % on turned
+digits (87.3 % upright; the default config: 76 %), transformed PSNR 26.45 +- 0.02 dB,
+relative equivariance error 0.0018, invariance error 0.012, 0 divergence warnings.
 """
 
 import ml_collections
