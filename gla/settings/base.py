@@ -9,6 +9,8 @@ folder, not ``if source == ...`` branches in the core.
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 from typing import Any, Callable
 
 import ml_collections
@@ -46,3 +48,13 @@ class Setting:
 # The group acts on the whole image: Rotated MNIST and the other 2D images (3D volumes: the
 # same pairs, with the volume metrics of gla/settings/volumes/).
 PLAIN = Setting(name='plain', applies=lambda config: True)
+
+
+def read_eval_json(workdir: str):
+    """The run's ``eval.json`` as a dict, or None where it is not written yet (the settings'
+    report sections read their entries from it)."""
+    path = os.path.join(workdir, 'eval.json')
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)

@@ -31,13 +31,12 @@ structural metric those papers report beside PSNR, is in ``eval.json``
 from __future__ import annotations
 
 import html
-import json
-import os
 from typing import Optional
 
 import numpy as np
 
 from gla import report_page as page
+from gla.settings import base as setting_base
 
 PREDICTORS = ('model', 'sky_only', 'copy_input')
 METRICS = ('psnr_db', 'silhouette_psnr_db')
@@ -177,9 +176,4 @@ def report_section(results: Optional[dict], element_names: list) -> page.Section
 def report_sections(run, dataset, out_dir: str) -> list:
     """The setting's sections of ``gla.analyze``'s page, from the run's ``eval.json``."""
     del dataset, out_dir
-    path = os.path.join(run.workdir, 'eval.json')
-    results = None
-    if os.path.isfile(path):
-        with open(path) as f:
-            results = json.load(f)
-    return [report_section(results, run.element_names)]
+    return [report_section(setting_base.read_eval_json(run.workdir), run.element_names)]

@@ -24,8 +24,6 @@ config: 1.3 s of its 8 s evaluation).
 from __future__ import annotations
 
 import functools
-import json
-import os
 from typing import Callable, Optional
 
 import jax
@@ -36,6 +34,7 @@ import numpy as np
 from gla import models
 from gla import parallel
 from gla import report_page as page
+from gla.settings import base as setting_base
 from gla import volume_metrics as vm
 from gla.groups import base
 
@@ -206,11 +205,7 @@ def table_rows(metrics: dict) -> list:
 def report_sections(run, dataset, out_dir: str) -> list:
     """The volume metrics of the run's ``eval.json`` as a table beside the guess."""
     del dataset, out_dir
-    path = os.path.join(run.workdir, 'eval.json')
-    metrics = None
-    if os.path.exists(path):
-        with open(path) as f:
-            metrics = json.load(f).get(KEY)
+    metrics = (setting_base.read_eval_json(run.workdir) or {}).get(KEY)
     title = 'Object metrics (volumes, test split)'
     if metrics is None:
         return [page.Section(title, '<p class="note">No volume metrics in <code>eval.json'
