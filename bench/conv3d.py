@@ -6,7 +6,10 @@ convolutions in the 3D decoder.
 Prints seconds per step of (a) the full train step of configs/adrenal3d.py (cube group
 and SO(3)), (b) forward + backward of the encoder alone with ``strided_conv=
 'space_to_depth'`` and ``'xla'``, and of the decoder with ``conv_transpose='subpixel'`` and
-``'xla'`` (same parameters, same function), with the ratios measured in the same run.
+``'xla'`` (same parameters, same function), (c) forward + backward of the stride-1 ``2^3``
+convolution both forms compute, at each layer's shapes, as gla computes it in 3D
+(``gla.conv.valid_conv``: one im2col matrix product) and by XLA's convolution, with the
+ratios measured in the same run.
 Timings on a shared machine are upper bounds: say so when you quote them.
 """
 
@@ -18,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from configs import adrenal3d
+from gla import conv
 from gla import groups
 from gla import models
 from gla import state as state_lib
@@ -32,6 +36,11 @@ def _time(fn, *args, repeats):
         jax.block_until_ready(fn(*args))
         best.append(time.perf_counter() - start)
     return float(np.median(best))
+
+
+def _xla_valid_conv(v, w):
+    return jax.lax.conv_general_dilated(v, w, (1, 1, 1), 'VALID',
+                                        dimension_numbers=('NDHWC', 'DHWIO', 'NDHWC'))
 
 
 def main():
@@ -73,6 +82,21 @@ def main():
         dec_params = dec_params or decoder.init(jax.random.key(0), z)  # same parameters
         grad = jax.jit(jax.grad(lambda p: jnp.mean(decoder.apply(p, z) ** 2)))
         results[f'decoder fwd+bwd ({kind})'] = _time(grad, dec_params, repeats=args.repeats)
+    # The one stride-1 2^3 convolution both forms compute, at the shapes of the model's
+    # layers (input grid, C_in, C_out): gla's im2col matrix product against XLA's conv.
+    widths = (1,) + features
+    shapes = [(n // 2 ** i // 2 + 1, 8 * widths[i], widths[i + 1])
+              for i in range(len(features))]  # encoder: space-to-depth inputs
+    for i, cin in enumerate(reversed(features)):
+        cout = widths[len(features) - 1 - i]
+        shapes.append((n // 2 ** (len(features) - i) + 2, cin, 8 * cout))  # decoder windows
+    for grid, cin, cout in shapes:
+        v = jax.random.normal(jax.random.key(3), (b, grid, grid, grid, cin))
+        w = jax.random.normal(jax.random.key(4), (2, 2, 2, cin, cout))
+        for kind, fn in (('im2col', conv.valid_conv), ('xla', _xla_valid_conv)):
+            grad = jax.jit(jax.grad(lambda v, w, fn=fn: jnp.sum(fn(v, w) ** 2), (0, 1)))
+            results[f'2^3 conv {grid}^3 {cin}->{cout} ({kind})'] = _time(
+                grad, v, w, repeats=args.repeats)
     print(f'JAX {jax.__version__} on {jax.devices()}; {b} volumes of {n}^3, widths {features}')
     for name, seconds in results.items():
         print(f'{name:32s} {seconds * 1e3:9.1f} ms')

@@ -233,6 +233,8 @@ def setting_section(name: str, by_mask: dict, seeds: Sequence[str]) -> list:
             lines += [f'Swap test, g = {element}: decode z_i(A) + Phi_g z_v(B); images in '
                       '[-1, 1], MSE pooled over the region\'s pixels.', '']
             lines += markdown_table(['mask'] + [c for c, _ in SWAP_COLUMNS], rows) + ['']
+    if 'volume_metrics' in some:  # gla.settings.volumes.evaluate.KEY
+        lines += volume_metrics_lines(by_mask)
     elements = sorted(some['per_group_element'], key=_angle_key)
     if len(elements) > 4:
         masks = [m for m, rs in by_mask.items() if rs]
@@ -242,6 +244,23 @@ def setting_section(name: str, by_mask: dict, seeds: Sequence[str]) -> list:
         lines += ['Transformed PSNR (dB) per group element:', '']
         lines += markdown_table(['g'] + [MASK_NAMES.get(m, m) for m in masks], rows) + ['']
     return lines
+
+
+def volume_metrics_lines(by_mask: dict) -> list:
+    """The 3D object metrics (``eval.json``'s ``volume_metrics``: Dice, foreground or
+    in-head PSNR, structure contrasts) of each mask, beside the all-background guess."""
+    from gla.settings.volumes import evaluate as volumes  # only 3D results need it
+    rows = []
+    for mask, results in by_mask.items():
+        metrics = results[0][volumes.KEY] if results else {}
+        for key, label in volumes.labelled_metrics(metrics):
+            values = [r[volumes.KEY][key] for r in results]
+            rows.append([MASK_NAMES.get(mask, mask), label] + [
+                _mean_std([v.get(guess) for v in values], digits=3)
+                for guess in ('model', 'all_background', 'true')])
+    return ['Object metrics over every test volume and evaluation element '
+            '(`volume_metrics`):', ''] + markdown_table(
+        ['mask', 'metric', 'model', 'all-background guess', 'in T_g x'], rows) + ['']
 
 
 def settings_table(settings: list, results: dict, mask: str) -> list:

@@ -42,7 +42,7 @@ def valid_conv(x: jax.Array, kernel: jax.Array) -> jax.Array:
 
     In 3D as one matrix product of the ``K^N`` shifted views stacked on the channel axis
     (im2col): XLA:CPU's own 3D convolution with these shapes (``K = 2``, 8-64 channels) is
-    2-3x slower forward + backward (``python -m bench.volumes3d --parts``); in 1D and 2D
+    2-3x slower forward + backward (``bench/conv3d.py``); in 1D and 2D
     XLA's convolution is as fast or faster, so it is kept there.
     """
     ndim = x.ndim - 2

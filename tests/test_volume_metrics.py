@@ -172,3 +172,18 @@ def test_phantom_label_maps_leave_the_phantoms_bit_identical_and_label_their_ana
     mean = {name: volumes[maps == i].mean() for name, i in label.items()}
     assert mean['ventricles'] < mean['brain'] < mean['skull']
     assert mean['lesions'] > mean['white_matter'] and mean['background'] < 0.05
+
+
+def test_compare_tables_the_object_metrics_of_the_seeds_beside_the_background_guess():
+    from gla import compare
+    results = [{'volume_metrics': {'kind': 'binary_shape', 'num_pairs': 4,
+                                   'dice': {'model': d, 'all_background': 0.0},
+                                   'foreground_psnr_db': {'model': p, 'all_background': 6.0}}}
+               for d, p in ((0.80, 20.0), (0.90, 22.0))]
+    lines = compare.volume_metrics_lines({'learned': results})
+    dice = next(line for line in lines if 'Dice' in line)
+    psnr = next(line for line in lines if 'PSNR over the foreground' in line)
+    # mean ± sample std over the two seeds, then the guess's, then no "in T_g x" entry
+    assert dice.split(' | ')[2:] == ['0.850 ± 0.071', '0.000 ± 0.000', '— |']
+    assert psnr.split(' | ')[2:4] == ['21.000 ± 1.414', '6.000 ± 0.000']
+    assert lines.index(dice) < lines.index(psnr)  # the report's order: Dice first

@@ -186,20 +186,22 @@ LABELS = {  # eval.json key -> the report's words, in the report's order
 }
 
 
+def labelled_metrics(metrics: dict) -> list:
+    """``[(key, words)]`` of the metrics of an ``eval.json`` :data:`KEY` entry that compare
+    the model with the all-background guess, in the report's order."""
+    order = {key: i for i, key in enumerate(LABELS)}  # the labelled metrics first
+    return [(key, LABELS.get(key, key.replace('_contrast_abs_error', ' contrast: absolute '
+                                              'error').replace('_contrast', ' contrast '
+                                                               '(against the tissue)')))
+            for key in sorted(metrics, key=lambda k: (order.get(k, len(order)), k))
+            if isinstance(metrics[key], dict) and 'model' in metrics[key]]
+
+
 def table_rows(metrics: dict) -> list:
     """Rows ``(metric, this run, all-background prediction, in T_g x)`` of an ``eval.json``
     :data:`KEY` entry, for the report."""
-    rows = []
-    order = {key: i for i, key in enumerate(LABELS)}  # the labelled metrics first
-    for key in sorted(metrics, key=lambda k: (order.get(k, len(order)), k)):
-        value = metrics[key]
-        if isinstance(value, dict) and 'model' in value:
-            label = LABELS.get(key, key.replace('_contrast_abs_error', ' contrast: absolute '
-                                                'error').replace('_contrast', ' contrast '
-                                                                 '(against the tissue)'))
-            rows.append((label, value['model'], value['all_background'],
-                         value.get('true', '')))
-    return rows
+    return [(label, metrics[key]['model'], metrics[key]['all_background'],
+             metrics[key].get('true', '')) for key, label in labelled_metrics(metrics)]
 
 
 def report_sections(run, dataset, out_dir: str) -> list:
