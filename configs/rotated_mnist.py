@@ -49,7 +49,9 @@ def get_config() -> ml_collections.ConfigDict:
     config.model.conv_transpose = 'hybrid'  # 'hybrid' (fastest 2D training on CPU) | 'subpixel' | 'xla': same fn
     config.model.strided_conv = 'xla'  # 'xla' | 'space_to_depth' (fast on CPU in 3D): same fn
     config.model.init = 'pytorch'  # where the published PyTorch code starts | 'flax' (LeCun, 0)
-    config.model.latent = 'grid'  # the encoder's grid (the paper) | 'code': a global vector (gla/latent_code.py)
+    # the encoder's grid (the paper) | 'grid_unit_rms': each part rescaled to RMS 1 | 'code':
+    # a global vector, parts at RMS 1 (gla/latent_code.py)
+    config.model.latent = 'grid'
     config.model.code_dim = 128  # entries of that code (latent='code')
     # >0: z_i is a global code LayerNorm(Dense(flatten z)) of this size, not the invariant
     # channels (gla/invariant_code.py; configs/rotated_mnist_invariant.py). 0 = the paper.

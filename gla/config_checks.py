@@ -135,6 +135,9 @@ def _model_problems(config) -> list:
     if model.latent == 'code' and model.invariant_code_dim:
         problems.append("config.model.latent='code' already makes z_i a global code: set "
                         'config.model.invariant_code_dim=0')
+    if model.latent == 'grid_unit_rms' and model.invariant_code_dim:
+        problems.append("config.model.latent='grid_unit_rms' rescales the paper's z_i, which "
+                        'config.model.invariant_code_dim > 0 replaces by a code: choose one')
     features = tuple(model.encoder_features)
     if not features or not all(isinstance(f, int) and f > 0 for f in features):
         problems.append(f'config.model.encoder_features={features!r} must be one or more '

@@ -35,7 +35,7 @@ import jax.numpy as jnp
 
 from gla import autoencoder
 
-LATENT_KINDS = ('grid', 'code')  # config.model.latent
+LATENT_KINDS = ('grid', 'grid_unit_rms', 'code')  # config.model.latent
 
 
 def unit_rms(u: jax.Array, weights: jax.Array, eps: float = 1e-6) -> jax.Array:
@@ -76,14 +76,22 @@ class CodeDecoder(nn.Module):
         return self.decoder(nn.leaky_relu(h, self.negative_slope))
 
 
-class CodeAutoencoder(autoencoder.GroupLatentAutoencoder):
-    """The paper's chain on a global code ``z`` ``(B, dim)`` (encoder :class:`CodeEncoder`,
-    decoder :class:`CodeDecoder`), whose two parts are each rescaled to RMS 1 over their own
-    entries: ``z_v = rms(M z)``, ``z_i = rms((1 - M) z)``."""
+class UnitRmsAutoencoder(autoencoder.GroupLatentAutoencoder):
+    """The paper's chain with the two parts of the latent each rescaled to RMS 1 over their
+    own entries: ``z_v = rms(M z)``, ``z_i = rms((1 - M) z)`` (``config.model.latent=
+    'grid_unit_rms'`` on the encoder's grid ``(B, *h, c)``). The latent's scale cannot run
+    away against the stop-gradient targets of ``L_inv`` and ``L_const``; every latent action
+    that moves grid cells or rotates channel pairs keeps the RMS, so ``Phi_g`` commutes with
+    the rescaling."""
 
     def split(self, z: jax.Array) -> tuple:
         m = self.mask().astype(z.dtype)
         return unit_rms(m * z, m), unit_rms((1 - m) * z, 1 - m)
+
+
+class CodeAutoencoder(UnitRmsAutoencoder):
+    """:class:`UnitRmsAutoencoder` on a global code ``z`` ``(B, dim)`` (encoder
+    :class:`CodeEncoder`, decoder :class:`CodeDecoder`)."""
 
 
 def latent_grid(image_shape: Sequence[int], features: Sequence[int], stride: int) -> tuple:

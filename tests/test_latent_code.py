@@ -125,6 +125,31 @@ def test_code_latent_refuses_grid_actions():
     assert any("latent='code'" in p and 'fourier' in p for p in problems), problems
 
 
+def test_unit_rms_grid_parts_are_at_rms_one_and_the_cube_action_commutes_with_them():
+    from configs import test3d
+    config = test3d.get_config()
+    config.model.latent = 'grid_unit_rms'
+    assert not config_checks.config_problems(config)
+    group = groups.group_from_config(config.group)
+    model = models.build_model(config, group, 1, (16, 16, 16))
+    assert isinstance(model, latent_code.UnitRmsAutoencoder)
+    x = 3.0 * jax.random.uniform(jax.random.key(0), (4, 16, 16, 16, 1), minval=-1, maxval=1)
+    g = jnp.array([0, 5, 13, 23])
+    params = model.init(jax.random.key(1), x, g)['params']
+    parts = models.forward(model, params, x, g)
+    m = np.asarray(model.apply({'params': params}, method=model.variant_mask)) > 0.5
+    assert 0 < m.sum() < m.size  # both parts hold channels
+    for part, chosen in ((parts.z_v, m), (parts.z_i, ~m)):
+        np.testing.assert_allclose(np.mean(np.square(part[..., chosen]), axis=(1, 2, 3, 4)),
+                                   1.0, rtol=1e-3)
+        assert np.all(np.asarray(part[..., ~chosen]) == 0)
+    # Phi_g moves cells, so the rescaled part of the turned latent is the turned part
+    turned = model.apply({'params': params}, g, parts.z, method=model.act)
+    np.testing.assert_allclose(parts.acted, latent_code.unit_rms(turned * m, m), atol=1e-5)
+    config.model.invariant_code_dim = 8
+    assert any('grid_unit_rms' in p for p in config_checks.config_problems(config))
+
+
 def _adrenal_slices(path: str, count: int = 512) -> str:
     """The most-filled axial slice of each of the first ``count`` AdrenalMNIST3D training
     volumes, resized to 28x28 later by ``config.data.resolution``: another kind of real
