@@ -310,7 +310,11 @@ def write_table(out: str, settings: list, results: dict, seeds: Sequence[str],
     masks = {mask for by_mask in results.values() for mask in by_mask}
     if len(masks) == 1:  # one mask: the settings are the rows (e.g. ablations)
         lines[0] = '# Settings compared'
-        lines += settings_table(settings, results, masks.pop())
+        mask = masks.pop()
+        lines += settings_table(settings, results, mask)
+        for name, path in settings:  # 3D settings: their object metrics beside the guess
+            if results[name][mask] and 'volume_metrics' in results[name][mask][0]:
+                lines += [f'### {name} (`{path}`)', ''] + volume_metrics_lines(results[name])
     else:
         for name, path in settings:
             lines += setting_section(f'{name} (`{path}`)', results[name], seeds)
