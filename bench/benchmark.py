@@ -445,8 +445,8 @@ def write_report(path: str, results: dict, command: str) -> str:
         lines += ['', f'Ratio 2 / 1: {d["ratio 2 / 1"]:.2f} (both split the same 2 cores: the '
                   'forced devices test the data-parallel path, they add no compute).', '']
     lines += ['## What limits gla here', '', LIMITS, '']
-    lines += ['## 3D', '', 'The 3D 32³ step is not measured: the 3D issue had not landed '
-              'when this suite was written.', '',
+    lines += ['## 3D', '', 'The 3D training step has its own benchmark against an earlier '
+              'commit, `python -m bench.volumes3d` (docs/benchmarks_3d.md).', '',
               '## Accelerator', '', '`bench/gpu.sh` (images/s at batch 64 / 256 / 1024 with '
               'fused steps, a 48,000-image epoch, one step checked against the CPU) has not '
               'been run: no GPU was lent to the session that wrote it.', '']

@@ -112,7 +112,9 @@ def hand_count(config: ml_collections.ConfigDict, shape: tuple, batch: int) -> d
     scatters into ``k^N`` outputs). A step runs E on ``x``, D, E on ``T_g x`` (no gradient)
     forward, then the input and weight gradients of D and E, each costing its forward pass,
     except the first encoder layer's input gradient. ``executed_by_the_conv_forms`` (only
-    for ``space_to_depth`` + ``subpixel``) adds the sub-pixel form's zero taps.
+    for ``space_to_depth`` + ``subpixel``) adds what the transposed-conv form computes
+    beyond that: the window form's extra ring of windows (``k == 2s``), else the phase
+    kernels' zero taps.
     """
     m, ndim, k, s = config.model, len(shape) - 1, config.model.kernel_size, config.model.stride
     n, cin, encoder = shape[0], shape[-1], []
@@ -128,13 +130,23 @@ def hand_count(config: ml_collections.ConfigDict, shape: tuple, batch: int) -> d
     useful = 4 * e - encoder[0] + 3 * d
     counts = {'useful': batch * useful}
     if m.strided_conv == 'space_to_depth' and m.conv_transpose == 'subpixel':
-        # The sub-pixel form computes 3^N offsets per phase where (k/s)^N are taps (zeros
-        # for the rest) in all three decoder passes; space-to-depth adds no zero taps.
-        phases = jax.eval_shape(functools.partial(conv.phase_kernel, stride=s,
-                                                  padding=(k - s) // 2),
-                                jax.ShapeDtypeStruct((k,) * ndim + (1, 1), jnp.float32))
-        zero_taps = (phases.shape[0] * s) ** ndim / k ** ndim  # offsets per axis: shape[0]
-        counts['executed_by_the_conv_forms'] = batch * round(useful + (zero_taps - 1) * 3 * d)
+        if k == 2 * s:
+            # The window form (gla.conv.window_conv_transpose) has no zero taps but computes
+            # all (n + 1)^N windows of an n^N input, in all three decoder passes;
+            # space-to-depth computes exactly its outputs.
+            extra, n = 0, shape[0] // s ** len(m.encoder_features)
+            for layer in decoder:
+                extra += layer * ((n + 1) ** ndim / n ** ndim - 1)
+                n *= s
+            counts['executed_by_the_conv_forms'] = batch * round(useful + 3 * extra)
+        else:
+            # The phase-kernel form computes 3^N offsets per phase where (k/s)^N are taps.
+            phases = jax.eval_shape(functools.partial(conv.phase_kernel, stride=s,
+                                                      padding=(k - s) // 2),
+                                    jax.ShapeDtypeStruct((k,) * ndim + (1, 1), jnp.float32))
+            zero_taps = (phases.shape[0] * s) ** ndim / k ** ndim
+            counts['executed_by_the_conv_forms'] = batch * round(
+                useful + (zero_taps - 1) * 3 * d)
     counts['forward_per_volume'] = {'encoder_layers': encoder, 'decoder_layers': decoder}
     return counts
 

@@ -14,7 +14,8 @@ the invariant recipe's dense code on the flattened latent (16,384 inputs, 8x few
 16^3) carry over unchanged, and runs compare with adrenal3d's. The price: a 16x bottleneck
 (262,144 voxels -> 16,384 latent numbers) where adrenal3d has 2x, for binary shapes that
 fill 1.7 % of the training voxels. Convolutions in the fast CPU forms (space-to-depth,
-sub-pixel: the same function and parameters as XLA's strided and transposed convolutions).
+sub-pixel windows: the same function and parameters as XLA's strided and transposed
+convolutions).
 
 Batch 32, 40 epochs (37 steps an epoch, 1,480 steps): on an accelerator the step is cheap
 (below), so the batch is sized for the device and the epochs for the number of updates.
@@ -26,41 +27,40 @@ Sizes of one training step, measured with
 
     python -m bench.size3d --config configs/adrenal3d_64.py --batch 2
 
-(JAX 0.10.2, XLA:CPU on a 2-core x86-64 machine loaded by two other training jobs, 1-minute
-load average 4.2-5.4 over three runs: the times are upper bounds):
+(JAX 0.10.2, XLA:CPU on a 2-core x86-64 machine, nothing else running, 1-minute load
+average 1.6-1.7), after the window form of the transposed convolutions and the im2col 3D
+convolutions (gla/conv.py, docs/results.md "3D volumes that learn"):
 
-* FLOPs per step at batch 32: 58.2 GFLOP by XLA (``cost_analysis()`` of the compiled step,
-  elementwise work and Adam included), 59.6 GFLOP counted by hand from the layer shapes as
-  the conv forms compute them, 67.7 GFLOP in the step's jaxpr. Per volume each forward layer
-  is 33.6 / 67.1 / 33.6 MFLOP (encoder; the decoder mirrors it), 0.906 GFLOP of useful
-  multiply-adds a step (E on x, D, E on T_g x forward; input and weight gradients of E and
-  D); the sub-pixel form computes 3^3 offsets per phase where 2^3 are taps, 3.4x the
-  decoder's work, which gives the hand count's 1.86 GFLOP a volume. The jaxpr adds the
-  padding rings the gradients of the padded stride-1 convolutions compute and discard (the
-  0.51 GFLOP difference at batch 2 is exactly these); XLA lands 2 % under the hand count.
-* CPU step at batch 2: the median of 5 steps after a warm-up was 0.47, 0.49 and 0.52 s in
-  three runs (single steps 0.45-0.55 s), compile 4.1-4.2 s; 3.64 GFLOP a step, about 7.4
-  GFLOP/s. Creating the initial state takes 18 s more here (compiling the random
+* FLOPs per step at batch 32: 32.8 GFLOP by XLA (``cost_analysis()`` of the compiled step,
+  elementwise work and Adam included), 32.0 GFLOP in the step's jaxpr, equal to the count by
+  hand from the layer shapes as the conv forms compute them (29.0 GFLOP useful, 0.906 GFLOP a
+  volume; the window form's extra ring of windows adds the rest). Per volume each forward
+  layer is 33.6 / 67.1 / 33.6 MFLOP (encoder; the decoder mirrors it). Before the window form
+  the sub-pixel form's zero taps made it 58.2 GFLOP by XLA.
+* CPU step at batch 2: median 0.113 s after a warm-up (compile 4.5 s; 2.05 GFLOP, about 18
+  GFLOP/s). Creating the initial state takes 10 s more (compiling the random
   initialisation, whatever the volume size).
-* Memory (XLA:CPU ``memory_analysis()``, arguments + unaliased outputs + temporaries): one
-  step 28 MB at batch 2 and 414 MB at batch 32 (temporaries 380 MB, 11.8 MB a volume);
-  the program a run executes (``steps_per_dispatch`` = 10 steps, ten batches of 32 as
-  arguments) 1.68 GB (337 MB arguments, 1.34 GB temporaries). The benchmark's peak
-  resident memory: 0.56-0.61 GB after the timed steps, 1.6 GB after compiling that program. A
-  run also holds the data as float32 on the host: 1,584 volumes of 1.05 MB, 1.66 GB.
+* Memory on CPU (XLA:CPU ``memory_analysis()``, arguments + unaliased outputs +
+  temporaries): one step 95 MB at batch 2 and 1.51 GB at batch 32 (temporaries 1.47 GB: the
+  im2col copies, eight shifted views of each convolution's input); the program a run executes
+  (``steps_per_dispatch`` = 10 steps, ten batches of 32 as arguments) 6.6 GB (337 MB
+  arguments, 6.3 GB temporaries). The benchmark's peak resident memory 1.56 GB. A run also
+  holds the data as float32 on the host: 1,584 volumes of 1.05 MB, 1.66 GB. On a GPU the
+  3D convolutions stay XLA's (``gla.conv.valid_conv``): no im2col copies; before them the
+  same step held 0.41 GB (batch 32) and the run's program 1.68 GB.
 
-Projected, not measured, for one H100 SXM at batch 32 (58.2 GFLOP, and 2.85 GB of memory
-traffic by XLA:CPU's count, a step). Float32 convolutions run on TF32 tensor cores at
-JAX's default precision on Hopper; assuming 10 % of the dense TF32 peak of 495 TFLOP/s
-(convolutions of 1 to 32 channels use tensor cores poorly) gives 1.2 ms, and 50 % of the
-3.35 TB/s memory bandwidth 1.7 ms; with the launch overheads of many small kernels, about
-2-4 ms a step, 8,000-16,000 volumes/s (with ``jax.default_matmul_precision('highest')``,
-30 % of the 67 TFLOP/s FP32 peak: 2.9 ms). The 1,480 steps then take seconds; compiling,
-loading the data and evaluating set the wall time.
+Projected, not measured, for one H100 SXM at batch 32 (about 32 GFLOP, and 2.85 GB of
+memory traffic by XLA:CPU's count before the im2col form, a step). Float32 convolutions run
+on TF32 tensor cores at JAX's default precision on Hopper; assuming 10 % of the dense TF32
+peak of 495 TFLOP/s (convolutions of 1 to 32 channels use tensor cores poorly) gives 0.65
+ms, and 50 % of the 3.35 TB/s memory bandwidth 1.7 ms; with the launch overheads of many
+small kernels, about 2-4 ms a step, 8,000-16,000 volumes/s (with
+``jax.default_matmul_precision('highest')``, 30 % of the 67 TFLOP/s FP32 peak: 1.6 ms). The
+1,480 steps then take seconds; compiling, loading the data and evaluating set the wall time.
 Device memory: 2-3 GB for the run's program (XLA:CPU's 1.68 GB, with room for the GPU's own
 fusion and cuDNN workspaces), a few percent of 80 GB; JAX preallocates 75 % of it anyway.
 On a GPU ``--config.model.conv_transpose=xla`` (cuDNN's transposed convolution, same
-function) avoids the sub-pixel zero taps, half the step's FLOPs; not measured either.
+function) is the other choice; not measured either.
 """
 
 import ml_collections
