@@ -23,7 +23,8 @@ setuptools.setup(
         'matplotlib>=3.8',
     ],
     extras_require={
-        'test': ['pytest>=8', 'tensorboardX>=2.6'],  # tensorboardX: the event-file test
+        # pytest-xdist: two test files at once (pytest.ini); tensorboardX: the event-file test
+        'test': ['pytest>=8', 'pytest-xdist>=3', 'tensorboardX>=2.6'],
         'tensorboard': ['tensorboardX>=2.6'],  # TensorBoard event files while training
         'bench': ['torch==2.13.0'],
         # TensorFlow for tensorflow-datasets: preparing mnist-like datasets (tfds writes

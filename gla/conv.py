@@ -40,12 +40,12 @@ def valid_conv(x: jax.Array, kernel: jax.Array) -> jax.Array:
     -> ``(B, n_1-K+1.., Cout)``: the one convolution the space-to-depth and window forms
     compute.
 
-    In 3D as one matrix product of the ``K^N`` shifted views stacked on the channel axis
-    (im2col): XLA:CPU's own 3D convolution with these shapes (``K = 2``, 8-64 channels) is
-    2-3x slower forward + backward (``bench/conv3d.py``); in 1D and 2D
-    XLA's convolution is as fast or faster, so it is kept there. On other backends (GPU,
-    TPU) XLA's convolution is kept too: the eight stacked views cost memory (a 64^3 step at
-    batch 32: 1.47 GB of temporaries against 0.38 GB) that cuDNN does not need.
+    In 3D on CPU as one matrix product of the ``K^N`` shifted views stacked on the channel
+    axis (im2col): XLA:CPU's own 3D convolution with these shapes (``K = 2``, 8-64 channels)
+    is 2-3x slower forward + backward (``bench/conv3d.py``). In 1D and 2D XLA's convolution
+    is as fast or faster, so it is kept there; on other backends (GPU, TPU) too: the stacked
+    views cost memory (a 64^3 step at batch 32: 1.47 GB of temporaries against 0.38 GB) that
+    cuDNN does not need.
     """
     ndim = x.ndim - 2
     if ndim != 3 or jax.default_backend() != 'cpu':

@@ -29,9 +29,10 @@ from gla.networks import Decoder, Encoder  # noqa: F401
 def build_model(config: ml_collections.ConfigDict, group: base.Group, image_channels: int,
                 spatial_shape: tuple = ()) -> GroupLatentAutoencoder:
     """The model described by ``config.model``, ``config.mask``, ``config.group`` (values
-    checked by :mod:`gla.config_checks`): the paper's, with ``config.model.latent=
-    'grid_unit_rms'`` its two parts rescaled to RMS 1, with ``'code'`` a global latent code (needs the images' ``spatial_shape``, :mod:`gla.latent_code`), or
-    with ``config.model.invariant_code_dim > 0`` the global-invariant-code variant."""
+    checked by :mod:`gla.config_checks`): the paper's; with ``config.model.latent=
+    'grid_unit_rms'`` its two parts rescaled to RMS 1; with ``'code'`` a global latent code
+    (needs the images' ``spatial_shape``, :mod:`gla.latent_code`); or with
+    ``config.model.invariant_code_dim > 0`` the global-invariant-code variant."""
     m = config.model
     features = tuple(m.encoder_features)
     encoder = Encoder(features, m.kernel_size, m.stride, m.negative_slope, m.strided_conv,
