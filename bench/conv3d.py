@@ -38,11 +38,6 @@ def _time(fn, *args, repeats):
     return float(np.median(best))
 
 
-def _xla_valid_conv(v, w):
-    return jax.lax.conv_general_dilated(v, w, (1, 1, 1), 'VALID',
-                                        dimension_numbers=('NDHWC', 'DHWIO', 'NDHWC'))
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--resolution', type=int, default=32)
@@ -93,7 +88,7 @@ def main():
     for grid, cin, cout in shapes:
         v = jax.random.normal(jax.random.key(3), (b, grid, grid, grid, cin))
         w = jax.random.normal(jax.random.key(4), (2, 2, 2, cin, cout))
-        for kind, fn in (('im2col', conv.valid_conv), ('xla', _xla_valid_conv)):
+        for kind, fn in (('im2col', conv.valid_conv), ('xla', conv.xla_valid_conv)):
             grad = jax.jit(jax.grad(lambda v, w, fn=fn: jnp.sum(fn(v, w) ** 2), (0, 1)))
             results[f'2^3 conv {grid}^3 {cin}->{cout} ({kind})'] = _time(
                 grad, v, w, repeats=args.repeats)

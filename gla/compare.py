@@ -31,6 +31,7 @@ from absl import app
 from absl import flags
 
 from gla import evaluate
+from gla.settings.volumes import evaluate as volumes
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string('setting', None, 'NAME=CONFIG_PATH, repeatable: one table '
@@ -233,7 +234,7 @@ def setting_section(name: str, by_mask: dict, seeds: Sequence[str]) -> list:
             lines += [f'Swap test, g = {element}: decode z_i(A) + Phi_g z_v(B); images in '
                       '[-1, 1], MSE pooled over the region\'s pixels.', '']
             lines += markdown_table(['mask'] + [c for c, _ in SWAP_COLUMNS], rows) + ['']
-    if 'volume_metrics' in some:  # gla.settings.volumes.evaluate.KEY
+    if volumes.KEY in some:
         lines += volume_metrics_lines(by_mask)
     elements = sorted(some['per_group_element'], key=_angle_key)
     if len(elements) > 4:
@@ -249,7 +250,6 @@ def setting_section(name: str, by_mask: dict, seeds: Sequence[str]) -> list:
 def volume_metrics_lines(by_mask: dict) -> list:
     """The 3D object metrics (``eval.json``'s ``volume_metrics``: Dice, foreground or
     in-head PSNR, structure contrasts) of each mask, beside the all-background guess."""
-    from gla.settings.volumes import evaluate as volumes  # only 3D results need it
     rows = []
     for mask, results in by_mask.items():
         metrics = results[0][volumes.KEY] if results else {}
@@ -313,7 +313,7 @@ def write_table(out: str, settings: list, results: dict, seeds: Sequence[str],
         mask = masks.pop()
         lines += settings_table(settings, results, mask)
         for name, path in settings:  # 3D settings: their object metrics beside the guess
-            if results[name][mask] and 'volume_metrics' in results[name][mask][0]:
+            if results[name][mask] and volumes.KEY in results[name][mask][0]:
                 lines += [f'### {name} (`{path}`)', ''] + volume_metrics_lines(results[name])
     else:
         for name, path in settings:

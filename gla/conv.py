@@ -35,6 +35,13 @@ _CONV_DIMS = {1: ('NWC', 'WIO', 'NWC'), 2: ('NHWC', 'HWIO', 'NHWC'),
               3: ('NDHWC', 'DHWIO', 'NDHWC')}
 
 
+def xla_valid_conv(x: jax.Array, kernel: jax.Array) -> jax.Array:
+    """:func:`valid_conv` by XLA's own convolution, on every rank and backend."""
+    ndim = x.ndim - 2
+    return jax.lax.conv_general_dilated(x, kernel, (1,) * ndim, 'VALID',
+                                        dimension_numbers=_CONV_DIMS[ndim])
+
+
 def valid_conv(x: jax.Array, kernel: jax.Array) -> jax.Array:
     """Stride-1 ``'VALID'`` correlation ``(B, n_1..n_N, Cin)`` with ``(K,)*N + (Cin, Cout)``
     -> ``(B, n_1-K+1.., Cout)``: the one convolution the space-to-depth and window forms
@@ -49,8 +56,7 @@ def valid_conv(x: jax.Array, kernel: jax.Array) -> jax.Array:
     """
     ndim = x.ndim - 2
     if ndim != 3 or jax.default_backend() != 'cpu':
-        return jax.lax.conv_general_dilated(x, kernel, (1,) * ndim, 'VALID',
-                                            dimension_numbers=_CONV_DIMS[ndim])
+        return xla_valid_conv(x, kernel)
     k = kernel.shape[0]
     out = tuple(n - k + 1 for n in x.shape[1:-1])
     views = [x[(slice(None),) + tuple(slice(o, o + m) for o, m in zip(offset, out))]
