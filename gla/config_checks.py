@@ -24,6 +24,7 @@ from gla import parallel
 from gla import settings
 from gla import state as state_lib
 from gla.data import sources
+from gla.latent_actions import tensor_rotation
 
 
 def validate_config(config: ml_collections.ConfigDict) -> None:
@@ -107,6 +108,11 @@ def _group_problems(config) -> list:
                 f'config.group.name={name!r} acts on {group_ndim}D grids but '
                 f'config.data.spatial_ndim={ndim}; pick a group for {ndim}D data or '
                 f'{group_ndim}D data')
+        if (config.group.latent_action in latent_actions.NEEDS_MATRIX
+                and groups.get_group(name).matrix is None):
+            problems.append(f'config.group.latent_action={config.group.latent_action!r} turns '
+                            'tensors by a 3D rotation matrix, but config.group.name='
+                            f"{name!r} has none: use group 'so3' or 'cube'")
     so2_options = config.group.get('so2') or {}
     if (so2_options.get('interpolation') == 'fourier'
             and config.group.latent_action not in latent_actions.CHANNEL_ACTIONS):
@@ -132,6 +138,16 @@ def _model_problems(config) -> list:
         problems.append(f"config.model.latent='code' is a vector without a grid, but "
                         f'config.group.latent_action={config.group.latent_action!r} moves grid '
                         f'cells: use one of {list(latent_actions.CHANNEL_ACTIONS)}')
+    if (config.group.latent_action == 'tensors' and model.latent == 'code'
+            and config.mask.kind == 'manual' and isinstance(model.code_dim, int)):
+        variant = config.mask.num_variant or model.code_dim // 2
+        size = tensor_rotation.block_size(config.group.max_frequency)
+        if variant % size:
+            problems.append(f'the tensor action turns blocks of {size} entries (ranks 1..'
+                            f'{config.group.max_frequency}), but z_v has {variant} entries '
+                            '(config.mask.num_variant, 0 = half of config.model.code_dim): a '
+                            'block across the split would mix z_v into z_i; use a multiple of '
+                            f'{size}')
     if model.latent == 'code' and model.invariant_code_dim:
         problems.append("config.model.latent='code' already makes z_i a global code: set "
                         'config.model.invariant_code_dim=0')

@@ -41,6 +41,10 @@ class Group:
       angle: for groups of rotations about one axis (C4, SO(2), yaw), ``g -> (B,)`` the
         rotation angle in radians (counter-clockwise); ``None`` for other groups. Learned
         channel representations (``channel_rotation.py``) need it.
+      matrix: for groups of 3D rotations (cube, SO(3)), ``g -> (B, 3, 3)`` float32, the
+        rotation matrix on centred ``(d, h, w)`` voxel coordinates that moves a volume as
+        ``act`` does; ``None`` for other groups. The tensor action
+        (``tensor_rotation.py``) needs it.
     """
     name: str
     spatial_ndim: int
@@ -53,6 +57,7 @@ class Group:
     describe: Callable[[GroupElements], list]
     check_grid: Callable[[tuple], None]
     angle: Optional[Callable[[GroupElements], Any]] = None
+    matrix: Optional[Callable[[GroupElements], jax.Array]] = None
 
 
 def cyclic_group(name: str, order: int, spatial_ndim: int, act: Callable,

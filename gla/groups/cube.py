@@ -136,6 +136,7 @@ def describe_matrix(m: np.ndarray) -> str:
 
 def make_group() -> base.Group:
     table, inverse = jnp.asarray(TABLE), jnp.asarray(INVERSE)
+    matrices = jnp.asarray(MATRICES, jnp.float32)
     return base.Group(
         name='cube',
         spatial_ndim=3,
@@ -147,4 +148,5 @@ def make_group() -> base.Group:
         eval_elements=lambda: jnp.arange(ORDER, dtype=jnp.int32),
         describe=lambda g: [describe_matrix(MATRICES[int(i) % ORDER]) for i in np.asarray(g)],
         check_grid=check_cubic_grid,
+        matrix=lambda g: matrices[jnp.mod(g, ORDER)],
     )

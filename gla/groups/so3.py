@@ -118,4 +118,5 @@ def make_group(max_angle_degrees: float = 180.0, axes: str = 'any',
         eval_elements=eval_elements,
         describe=lambda r: [cube.describe_matrix(m) for m in np.asarray(r)],
         check_grid=check_3d_grid,
+        matrix=lambda r: jnp.asarray(r, jnp.float32),
     )

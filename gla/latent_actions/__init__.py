@@ -16,6 +16,7 @@ with the encoder and decoder. ``make_latent_action(name, group)`` builds one
 | ``so2``, ``c4`` | ``grid_and_learned_channels`` | both of the above | ``channel_rotation.py`` |
 | ``cube`` | ``grid`` | ``rot90`` over axis pairs, exact | ``grid.py`` -> ``groups/cube.py`` |
 | ``so3`` | ``grid`` | trilinear rotation of the grid | ``grid.py`` -> ``groups/resample3d.py`` |
+| ``so3``, ``cube`` | ``tensors`` | Cartesian tensors of ranks 1..K turned by ``R``, exact | ``tensor_rotation.py`` |
 | ``yaw24``, ``yaw4`` | ``volumetric`` | channels as a feature volume turned about the vertical axis | ``volumetric.py`` |
 | ``yaw24``, ``yaw4`` | ``learned_channels_integer`` | ``exp(angle(g) A)``, integer frequencies | ``channel_rotation.py`` |
 | ``yaw24``, ``yaw4`` | ``inplane`` | the grid turned in the image plane (the control) | ``grid.py`` |
@@ -28,6 +29,7 @@ import flax.linen as nn
 from gla.groups import base
 from gla.latent_actions import channel_rotation
 from gla.latent_actions import grid
+from gla.latent_actions import tensor_rotation
 from gla.latent_actions import volumetric
 
 
@@ -46,6 +48,8 @@ _FACTORIES = {
         group.angle),
     'fourier': lambda group, max_frequency: channel_rotation.FourierRotation(
         group.angle, max_frequency),
+    'tensors': lambda group, max_frequency: tensor_rotation.TensorRotation(
+        group.matrix, max_frequency),
     'volumetric': lambda group: volumetric.VolumetricRotation(
         group.angle, quarter_turns=_quarter_turns(group)),
     'inplane': lambda group: grid.InPlaneRotation(group.angle,
@@ -55,8 +59,11 @@ _FACTORIES = {
 NEEDS_ANGLE = ('learned_channels', 'grid_and_learned_channels', 'volumetric',
                'learned_channels_integer', 'inplane', 'fourier')
 
+# Actions that read the rotation matrix of g (groups of 3D rotations).
+NEEDS_MATRIX = ('tensors',)
+
 # Actions on channels alone, the only ones a global code (config.model.latent='code') admits.
-CHANNEL_ACTIONS = ('learned_channels', 'learned_channels_integer', 'fourier')
+CHANNEL_ACTIONS = ('learned_channels', 'learned_channels_integer', 'fourier', 'tensors')
 
 
 def available_latent_actions() -> list:
@@ -65,13 +72,17 @@ def available_latent_actions() -> list:
 
 def make_latent_action(name: str, group: base.Group, max_frequency: int = 4) -> nn.Module:
     """The latent action called ``name`` (the table above) for ``group``; ``'fourier'``
-    uses the frequencies ``1 .. max_frequency`` (``config.group.max_frequency``)."""
+    uses the frequencies ``1 .. max_frequency`` (``config.group.max_frequency``),
+    ``'tensors'`` the tensor ranks ``1 .. max_frequency``."""
     if name not in _FACTORIES:
         raise ValueError(f'unknown latent action {name!r}; config.group.latent_action must '
                          f'be one of {available_latent_actions()}')
     if name in NEEDS_ANGLE and group.angle is None:
         raise ValueError(f'latent action {name!r} needs a group of rotations about one axis '
                          f'(with an angle), but {group.name!r} has none; use "grid".')
-    if name == 'fourier':
+    if name in NEEDS_MATRIX and group.matrix is None:
+        raise ValueError(f'latent action {name!r} needs a group of 3D rotations (cube or so3, '
+                         f'with a rotation matrix), but {group.name!r} has none.')
+    if name in ('fourier', 'tensors'):
         return _FACTORIES[name](group, max_frequency)
     return _FACTORIES[name](group)
