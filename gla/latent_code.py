@@ -35,7 +35,8 @@ import jax.numpy as jnp
 
 from gla import autoencoder
 
-LATENT_KINDS = ('grid', 'grid_unit_rms', 'code')  # config.model.latent
+LATENT_KINDS = ('grid', 'grid_unit_rms', 'code', 'points')  # config.model.latent
+CODE_KINDS = ('code', 'points')  # the global codes ('points': gla/point_code.py)
 
 
 def unit_rms(u: jax.Array, weights: jax.Array, eps: float = 1e-6) -> jax.Array:
