@@ -133,6 +133,13 @@ def _model_problems(config) -> list:
     _choice(problems, 'config.model.init', model.init, networks.INITS)
     _choice(problems, 'config.model.latent', model.latent, latent_code.LATENT_KINDS)
     _positive(problems, 'config.model.code_dim', model.code_dim, integer=True)
+    _choice(problems, 'config.model.code_decoder', model.code_decoder,
+            latent_code.CODE_DECODERS)
+    if model.code_decoder == 'gated' and (model.latent != 'code'
+                                          or config.mask.kind != 'manual'):
+        problems.append("config.model.code_decoder='gated' gates the code's decoder by z_i, "
+                        "which needs config.model.latent='code' and config.mask.kind='manual' "
+                        '(z_v first, z_i after it)')
     if model.latent in latent_code.CODE_KINDS and config.group.latent_action not in (
             latent_actions.CHANNEL_ACTIONS):
         problems.append(f'config.model.latent={model.latent!r} is a vector without a grid, but '

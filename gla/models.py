@@ -54,7 +54,9 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
             decoder = point_code.PointDecoder(decoder, grid, num_variant // len(spatial_shape),
                                               m.negative_slope)
         else:
-            decoder = latent_code.CodeDecoder(decoder, grid, m.negative_slope)
+            gated_from = config.mask.num_variant or m.code_dim // 2
+            decoder = latent_code.CodeDecoder(decoder, grid, m.negative_slope,
+                                              gated_from if m.code_decoder == 'gated' else 0)
         latent_width = m.code_dim
     chain = dict(
         encoder=encoder, decoder=decoder, mask=build_mask(config.mask, latent_width),
