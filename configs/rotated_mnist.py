@@ -53,8 +53,6 @@ def get_config() -> ml_collections.ConfigDict:
     # a global vector, parts at RMS 1 (gla/latent_code.py)
     config.model.latent = 'grid'
     config.model.code_dim = 128  # entries of that code (latent='code')
-    # 'dense': Dense(z) -> grid | 'gated': Dense(z) * (1 + Dense(z_i)), z_v first (manual mask)
-    config.model.code_decoder = 'dense'
     # >0: z_i is a global code LayerNorm(Dense(flatten z)) of this size, not the invariant
     # channels (gla/invariant_code.py; configs/rotated_mnist_invariant.py). 0 = the paper.
     config.model.invariant_code_dim = 0

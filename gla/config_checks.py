@@ -133,25 +133,12 @@ def _model_problems(config) -> list:
     _choice(problems, 'config.model.init', model.init, networks.INITS)
     _choice(problems, 'config.model.latent', model.latent, latent_code.LATENT_KINDS)
     _positive(problems, 'config.model.code_dim', model.code_dim, integer=True)
-    _choice(problems, 'config.model.code_decoder', model.code_decoder,
-            latent_code.CODE_DECODERS)
-    if model.code_decoder == 'gated' and (model.latent != 'code'
-                                          or config.mask.kind != 'manual'):
-        problems.append("config.model.code_decoder='gated' gates the code's decoder by z_i, "
-                        "which needs config.model.latent='code' and config.mask.kind='manual' "
-                        '(z_v first, z_i after it)')
-    if model.latent in latent_code.CODE_KINDS and config.group.latent_action not in (
+    if model.latent == 'code' and config.group.latent_action not in (
             latent_actions.CHANNEL_ACTIONS):
-        problems.append(f'config.model.latent={model.latent!r} is a vector without a grid, but '
+        problems.append(f"config.model.latent='code' is a vector without a grid, but "
                         f'config.group.latent_action={config.group.latent_action!r} moves grid '
                         f'cells: use one of {list(latent_actions.CHANNEL_ACTIONS)}')
-    if model.latent == 'points' and (config.group.latent_action != 'tensors'
-                                     or config.group.max_frequency != 1
-                                     or config.mask.kind != 'manual'):
-        problems.append("config.model.latent='points' reads z_v as points turned by R: it "
-                        "needs config.group.latent_action='tensors', config.group.max_frequency"
-                        "=1 (rank 1: vectors) and config.mask.kind='manual' (z_v first)")
-    if (config.group.latent_action == 'tensors' and model.latent in latent_code.CODE_KINDS
+    if (config.group.latent_action == 'tensors' and model.latent == 'code'
             and config.mask.kind == 'manual' and isinstance(model.code_dim, int)):
         variant = config.mask.num_variant or model.code_dim // 2
         size = tensor_rotation.block_size(config.group.max_frequency)
@@ -161,9 +148,9 @@ def _model_problems(config) -> list:
                             '(config.mask.num_variant, 0 = half of config.model.code_dim): a '
                             'block across the split would mix z_v into z_i; use a multiple of '
                             f'{size}')
-    if model.latent in latent_code.CODE_KINDS and model.invariant_code_dim:
-        problems.append(f'config.model.latent={model.latent!r} already makes z_i a global '
-                        'code: set config.model.invariant_code_dim=0')
+    if model.latent == 'code' and model.invariant_code_dim:
+        problems.append("config.model.latent='code' already makes z_i a global code: set "
+                        'config.model.invariant_code_dim=0')
     if model.latent == 'grid_unit_rms' and model.invariant_code_dim:
         problems.append("config.model.latent='grid_unit_rms' rescales the paper's z_i, which "
                         'config.model.invariant_code_dim > 0 replaces by a code: choose one')
@@ -172,7 +159,7 @@ def _model_problems(config) -> list:
         problems.append(f'config.model.encoder_features={features!r} must be one or more '
                         'positive integers (conv widths)')
     elif config.mask.kind == 'manual' and not 0 <= config.mask.num_variant <= (
-            model.code_dim if model.latent in latent_code.CODE_KINDS else features[-1]):
+            model.code_dim if model.latent == 'code' else features[-1]):
         problems.append(f'config.mask.num_variant={config.mask.num_variant} must be at most '
                         'the latent width (the last encoder feature, or config.model.code_dim '
                         "with latent='code'; 0 = half)")

@@ -35,9 +35,7 @@ import jax.numpy as jnp
 
 from gla import autoencoder
 
-LATENT_KINDS = ('grid', 'grid_unit_rms', 'code', 'points')  # config.model.latent
-CODE_KINDS = ('code', 'points')
-CODE_DECODERS = ('dense', 'gated')  # config.model.code_decoder  # the global codes ('points': gla/point_code.py)
+LATENT_KINDS = ('grid', 'grid_unit_rms', 'code')  # config.model.latent
 
 
 def unit_rms(u: jax.Array, weights: jax.Array, eps: float = 1e-6) -> jax.Array:
@@ -64,26 +62,17 @@ class CodeEncoder(nn.Module):
 
 
 class CodeDecoder(nn.Module):
-    """``(B, dim) -> `` the decoder's latent grid ``(B, *grid)`` (Dense, LeakyReLU) ``-> D``.
-
-    ``gated_from > 0`` (``config.model.code_decoder='gated'``): the grid is ``Dense(z) *
-    (1 + Dense(z[:, gated_from:]))``, the entries from ``gated_from`` on being ``z_i`` (a
-    manual split puts ``z_v`` first). The product of a pose term and a shape term is what
-    drawing a shape in a pose needs; a sum followed by LeakyReLU gives it only slowly."""
+    """``(B, dim) -> `` the decoder's latent grid ``(B, *grid)`` (Dense, LeakyReLU) ``-> D``."""
     decoder: nn.Module
     grid: Sequence[int]  # (*h, c): the latent grid of the wrapped encoder
     negative_slope: float = 0.2
-    gated_from: int = 0
 
     @nn.compact
     def __call__(self, z: jax.Array) -> jax.Array:
         size = 1
         for d in self.grid:
             size *= d
-        h = nn.Dense(size, name='to_grid')(z)
-        if self.gated_from:
-            h = h * (1 + nn.Dense(size, name='gain')(z[:, self.gated_from:]))
-        h = h.reshape((z.shape[0],) + tuple(self.grid))
+        h = nn.Dense(size, name='to_grid')(z).reshape((z.shape[0],) + tuple(self.grid))
         return self.decoder(nn.leaky_relu(h, self.negative_slope))
 
 

@@ -20,7 +20,6 @@ import ml_collections
 from gla import invariant_code
 from gla import latent_actions
 from gla import latent_code
-from gla import point_code
 from gla.autoencoder import GroupLatentAutoencoder, Parts  # noqa: F401  (re-exported)
 from gla.groups import base
 from gla.mask import FixedMask, LearnedMask, build_mask, straight_through_mask  # noqa: F401
@@ -32,8 +31,7 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
     """The model described by ``config.model``, ``config.mask``, ``config.group`` (values
     checked by :mod:`gla.config_checks`): the paper's; with ``config.model.latent=
     'grid_unit_rms'`` its two parts rescaled to RMS 1; with ``'code'`` a global latent code
-    (needs the images' ``spatial_shape``, :mod:`gla.latent_code`), with ``'points'`` one
-    whose variant part is drawn as points (:mod:`gla.point_code`); or with
+    (needs the images' ``spatial_shape``, :mod:`gla.latent_code`); or with
     ``config.model.invariant_code_dim > 0`` the global-invariant-code variant."""
     m = config.model
     features = tuple(m.encoder_features)
@@ -42,21 +40,14 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
     decoder = Decoder(tuple(reversed(features[:-1])), image_channels, m.kernel_size,
                       m.stride, m.negative_slope, m.conv_transpose, m.init)
     latent_width = features[-1]
-    if m.latent in latent_code.CODE_KINDS:
+    if m.latent == 'code':
         if not spatial_shape:
-            raise ValueError(f'config.model.latent={m.latent!r} needs the images\' spatial '
-                             'shape: build_model(..., spatial_shape=(H, W))')
+            raise ValueError("config.model.latent='code' needs the images' spatial shape: "
+                             'build_model(..., spatial_shape=(H, W))')
         grid = latent_code.latent_grid(tuple(spatial_shape) + (image_channels,), features,
                                        m.stride)
         encoder = latent_code.CodeEncoder(encoder, m.code_dim)
-        if m.latent == 'points':
-            num_variant = config.mask.num_variant or m.code_dim // 2
-            decoder = point_code.PointDecoder(decoder, grid, num_variant // len(spatial_shape),
-                                              m.negative_slope)
-        else:
-            gated_from = config.mask.num_variant or m.code_dim // 2
-            decoder = latent_code.CodeDecoder(decoder, grid, m.negative_slope,
-                                              gated_from if m.code_decoder == 'gated' else 0)
+        decoder = latent_code.CodeDecoder(decoder, grid, m.negative_slope)
         latent_width = m.code_dim
     chain = dict(
         encoder=encoder, decoder=decoder, mask=build_mask(config.mask, latent_width),
@@ -64,7 +55,7 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
                                                         config.group.max_frequency))
     if m.invariant_code_dim:
         return invariant_code.build(m, group, **chain)
-    if m.latent in latent_code.CODE_KINDS:
+    if m.latent == 'code':
         return latent_code.CodeAutoencoder(**chain)
     if m.latent == 'grid_unit_rms':
         return latent_code.UnitRmsAutoencoder(**chain)

@@ -1,9 +1,8 @@
-"""The exact SO(3) action on a latent code (gla/latent_actions/tensor_rotation.py, 'tensors')
-and the point latent drawn by splatting (gla/point_code.py, latent='points').
+"""The exact SO(3) action on a latent code (gla/latent_actions/tensor_rotation.py, 'tensors').
 
 Group laws to float rounding for arbitrary rotations (identity, composition, inverse, norm),
-the tensor ranks read back from unit tensors, agreement with the cube's matrices, the
-config checks that guard the block layout, and the splat's equivariance.
+the tensor ranks read back from unit tensors, agreement with the cube's matrices, and the
+config checks that guard the block layout.
 """
 
 import jax
@@ -13,10 +12,7 @@ import pytest
 
 from configs import adrenal3d_so3
 from gla import config_checks
-from gla import groups
 from gla import latent_actions
-from gla import models
-from gla import point_code
 from gla.groups import cube
 from gla.groups import so3
 from gla.latent_actions import tensor_rotation
@@ -95,34 +91,3 @@ def test_tensor_action_config_checks():
                for p in config_checks.config_problems(config))
     with pytest.raises(ValueError, match='code'):
         tensor_rotation.rotate_tensors(jnp.eye(3)[None], jnp.zeros((1, 2, 2, 12)), 2)
-
-
-def test_points_splatted_after_a_cube_rotation_are_the_splatted_field_rotated():
-    """``latent='points'``: turning the points by a cube matrix and splatting equals
-    splatting and turning the field with the cube's exact voxel permutation."""
-    points = jax.random.normal(jax.random.key(5), (24, 7, 3)) * 2.0
-    features = jax.random.normal(jax.random.key(6), (24, 7, 4))
-    g = jnp.arange(cube.ORDER, dtype=jnp.int32)
-    turned = jnp.einsum('bij,bkj->bki', jnp.asarray(cube.MATRICES, jnp.float32), points)
-    np.testing.assert_allclose(point_code.splat(turned, features, (6, 6, 6), 1.3),
-                               cube.rotate_cube(g, point_code.splat(points, features,
-                                                                    (6, 6, 6), 1.3)),
-                               atol=1e-5)
-
-
-def test_points_model_shapes_and_config_checks():
-    config = adrenal3d_so3.get_config()
-    config.model.latent, config.group.max_frequency, config.model.code_dim = 'points', 1, 96
-    assert config_checks.config_problems(config) == []
-    group = groups.group_from_config(config.group)
-    model = models.build_model(config, group, 1, (32, 32, 32))
-    x = jax.random.uniform(jax.random.key(7), (2, 32, 32, 32, 1), minval=-1, maxval=1)
-    r = group.sample(jax.random.key(8), 2)
-    params = model.init(jax.random.key(9), x, r)['params']
-    assert params['decoder']['to_features']['kernel'].shape == (48, 16 * 32)  # 16 points
-    parts = models.forward(model, params, x, r)
-    assert parts.z_v.shape == (2, 96) and parts.prediction.shape == x.shape
-    np.testing.assert_allclose(np.linalg.norm(parts.acted, axis=-1),
-                               np.linalg.norm(parts.z_v, axis=-1), rtol=1e-5)
-    config.group.max_frequency = 2
-    assert any("latent='points'" in p for p in config_checks.config_problems(config))
