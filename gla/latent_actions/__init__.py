@@ -37,23 +37,24 @@ def _quarter_turns(group: base.Group) -> bool:
     return base.eval_order(group) == 4
 
 
-# name -> (group -> module)
+# name -> ((group, max_frequency) -> module); max_frequency: the highest Fourier frequency
+# (fourier) or tensor rank (tensors), unused by the others
 _FACTORIES = {
-    'grid': lambda group: grid.GridLatentAction(group=group),
-    'grid_norm_preserving': lambda group: grid.NormPreservingGridAction(group=group),
-    'learned_channels': lambda group: channel_rotation.LearnedChannelRotation(group.angle),
-    'grid_and_learned_channels': lambda group: channel_rotation.GridAndLearnedChannels(
+    'grid': lambda group, _: grid.GridLatentAction(group=group),
+    'grid_norm_preserving': lambda group, _: grid.NormPreservingGridAction(group=group),
+    'learned_channels': lambda group, _: channel_rotation.LearnedChannelRotation(group.angle),
+    'grid_and_learned_channels': lambda group, _: channel_rotation.GridAndLearnedChannels(
         group=group),
-    'learned_channels_integer': lambda group: channel_rotation.IntegerChannelRotation(
+    'learned_channels_integer': lambda group, _: channel_rotation.IntegerChannelRotation(
         group.angle),
     'fourier': lambda group, max_frequency: channel_rotation.FourierRotation(
         group.angle, max_frequency),
     'tensors': lambda group, max_frequency: tensor_rotation.TensorRotation(
         group.matrix, max_frequency),
-    'volumetric': lambda group: volumetric.VolumetricRotation(
+    'volumetric': lambda group, _: volumetric.VolumetricRotation(
         group.angle, quarter_turns=_quarter_turns(group)),
-    'inplane': lambda group: grid.InPlaneRotation(group.angle,
-                                                  quarter_turns=_quarter_turns(group)),
+    'inplane': lambda group, _: grid.InPlaneRotation(group.angle,
+                                                     quarter_turns=_quarter_turns(group)),
 }
 # Actions that read the rotation angle of g (groups of rotations about one axis).
 NEEDS_ANGLE = ('learned_channels', 'grid_and_learned_channels', 'volumetric',
@@ -83,6 +84,4 @@ def make_latent_action(name: str, group: base.Group, max_frequency: int = 4) -> 
     if name in NEEDS_MATRIX and group.matrix is None:
         raise ValueError(f'latent action {name!r} needs a group of 3D rotations (cube or so3, '
                          f'with a rotation matrix), but {group.name!r} has none.')
-    if name in ('fourier', 'tensors'):
-        return _FACTORIES[name](group, max_frequency)
-    return _FACTORIES[name](group)
+    return _FACTORIES[name](group, max_frequency)

@@ -49,11 +49,11 @@ def rotate_tensor(r: jax.Array, t: jax.Array) -> jax.Array:
 def rotate_tensors(r: jax.Array, z: jax.Array, max_rank: int) -> jax.Array:
     """``z`` ``(B, n)`` read as blocks of tensors of ranks ``1 .. max_rank``, each turned by
     ``r`` ``(B, 3, 3)``; the last ``n mod block_size(max_rank)`` entries unchanged."""
-    size = block_size(max_rank)
-    num_blocks = z.shape[-1] // size
     if z.ndim != 2:
         raise ValueError(f'the tensor action turns a code (B, n), got shape {z.shape}: use '
                          "config.model.latent='code'")
+    size = block_size(max_rank)
+    num_blocks = z.shape[-1] // size
     blocks = z[:, :num_blocks * size].reshape(z.shape[0], num_blocks, size)
     r = r.astype(z.dtype)
     out, start = [], 0
