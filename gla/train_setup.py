@@ -142,10 +142,11 @@ def make_validator(setup: Setup) -> Callable[[Any], dict]:
 
 def batch_images(setup: Setup, step: int, order: np.ndarray, count: int) -> np.ndarray:
     """The host images of ``count`` steps from ``step``: ``(B, ...)``, or ``(count, B,
-    ...)`` when ``count > 1``."""
+    ...)`` when ``count > 1`` (images keep their own trailing shape: a planes example is
+    ``(V, H, W, C)``, all its views)."""
     config, images = setup.config, setup.dataset.train.images
     i = step % setup.steps_per_epoch
     idx = order[i * config.batch_size:(i + count) * config.batch_size]
     if count > 1:
-        return images[idx].reshape((count, config.batch_size) + setup.dataset.image_shape)
+        return images[idx].reshape((count, config.batch_size) + images.shape[1:])
     return images[idx]

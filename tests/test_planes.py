@@ -284,7 +284,8 @@ def test_tabulate_rows_and_means(tmp_path):
 # MSE 0.014 against A's sky and 0.089 against B's (untrained: 0.228 and 0.230).
 TINY_RUN_THAT_LEARNS = ['--config.num_epochs=8', '--config.data.planes.num_train=128',
                         '--config.data.max_train_examples=128',
-                        '--config.optimizer.learning_rate=0.003']
+                        '--config.optimizer.learning_rate=0.003',
+                        '--config.steps_per_dispatch=2']  # fused steps on (B, V, H, W, C) views
 
 
 def _png(path):
