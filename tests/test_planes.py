@@ -336,3 +336,40 @@ def test_reference_psnr_known_answer():
     ref = planes_evaluate.reference_psnr(images, np.zeros((1, 2, 2, 1)), order=2)
     np.testing.assert_allclose(ref['copy_input'], 0.0, atol=1e-9)
     np.testing.assert_allclose(ref['sky_only'], 10 * np.log10(4.0), atol=1e-9)
+
+
+@pytest.mark.parametrize('order', [4, 24])
+def test_step_curriculum_grows_from_one_step_to_the_whole_group(order):
+    from gla import pairs
+    group = groups.get_group(f'yaw{order}')
+    ramp = 1000
+    for step, largest in [(0, 1), (ramp // 2, 1 + (order // 2 - 1) // 2), (ramp - 1, order // 2 - 1)]:
+        g = np.asarray(pairs.step_curriculum_elements(group, jax.random.key(step), 6000,
+                                                      jnp.asarray(step), ramp))
+        steps = np.minimum(g, order - g)  # how far each pair turns, either way round
+        assert set(np.unique(steps)) == set(range(largest + 1)), step  # all of 0..m, no more
+        assert np.mean(g == 1) == pytest.approx(np.mean(g == order - 1), abs=0.03)  # both ways
+    after = np.asarray(pairs.step_curriculum_elements(group, jax.random.key(5), 6000,
+                                                      jnp.asarray(ramp), ramp))
+    np.testing.assert_allclose(np.bincount(after, minlength=order) / 6000, 1 / order, atol=0.02)
+
+
+def test_step_curriculum_is_refused_where_it_has_no_meaning():
+    from configs import planes as planes_config
+    from configs import rotated_mnist_so2
+    from gla import config_checks
+    from gla import train_step
+    config = rotated_mnist_so2.get_config()
+    config.pairs.step_curriculum_epochs = 5
+    with pytest.raises(ValueError, match="step_curriculum_epochs=5 grows the step of a cyclic "
+                                         "group, but config.group.name='so2'"):
+        config_checks.validate_config(config)
+    config = planes_config.get_config()
+    config.pairs.step_curriculum_epochs = -1
+    with pytest.raises(ValueError, match='step_curriculum_epochs=-1 must be an integer >= 0'):
+        config_checks.validate_config(config)
+    config.pairs.step_curriculum_epochs = 5
+    with pytest.raises(ValueError, match='needs steps_per_epoch'):
+        train_step.step_kwargs(config, None, groups.get_group('yaw24'))
+    assert train_step.step_kwargs(config, None, groups.get_group('yaw24'),
+                                  steps_per_epoch=12)['curriculum_steps'] == 60
