@@ -79,9 +79,6 @@ def get_config() -> ml_collections.ConfigDict:
 
     config.pairs = ml_collections.ConfigDict()
     config.pairs.random_input_element = False  # train on (T_h x, T_g T_h x), random h
-    # >0: for this many epochs g is at most 1, 2, .. steps of a cyclic group (growing to half
-    # a turn), then the whole group (gla.pairs.step_curriculum_elements); 0 = the paper
-    config.pairs.step_curriculum_epochs = 0
 
     config.optimizer = ml_collections.ConfigDict()
     config.optimizer.learning_rate = 1e-3  # Adam step size (constant, as the paper)

@@ -113,13 +113,6 @@ def _group_problems(config) -> list:
             problems.append(f'config.group.latent_action={config.group.latent_action!r} turns '
                             'tensors by a 3D rotation matrix, but config.group.name='
                             f"{name!r} has none: use group 'so3' or 'cube'")
-    curriculum = config.pairs.step_curriculum_epochs
-    _non_negative_int(problems, 'pairs.step_curriculum_epochs', curriculum,
-                      'epochs of the step curriculum, 0 = off')
-    if curriculum and isinstance(curriculum, int) and name not in groups.CYCLIC_GROUPS:
-        problems.append(f'config.pairs.step_curriculum_epochs={curriculum} grows the step of a '
-                        f'cyclic group, but config.group.name={name!r} is not one of '
-                        f'{groups.CYCLIC_GROUPS}: set it to 0')
     so2_options = config.group.get('so2') or {}
     if (so2_options.get('interpolation') == 'fourier'
             and config.group.latent_action not in latent_actions.CHANNEL_ACTIONS):

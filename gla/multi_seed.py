@@ -96,7 +96,7 @@ def _dispatch(setups: list, fns, state, step: int, orders: list, count: int) -> 
 def _loop(setups, ckpts, loops, writers, state, step: int, stop) -> int:
     first = setups[0]
     fns = train_step.jit_step_functions(first.config, first.model, first.group,
-                                        seeds_axis=True, steps_per_epoch=first.steps_per_epoch)
+                                        seeds_axis=True)
     validators = [train_setup.make_validator(setup) for setup in setups]
     pending, order_epoch, orders = [], -1, None
     while step < first.total_steps:

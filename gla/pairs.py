@@ -62,27 +62,6 @@ def random_shift(key: jax.Array, images: jax.Array, max_shift: int) -> jax.Array
     return jax.vmap(roll_one)(images, offsets)
 
 
-def step_curriculum_elements(group: base.Group, key: jax.Array, n: int, step: jax.Array,
-                             ramp_steps: int) -> jax.Array:
-    """``n`` training elements ``(n,)`` of a cyclic group (int steps, ``group.angle``) whose
-    largest step grows with training: at step ``t < ramp_steps`` each element is uniform
-    over ``{-m, ..., m}`` steps (mod the order), ``m = 1 + floor((order // 2 - 1) t /
-    ramp_steps)``, so the first pairs are one step apart and the last of the ramp up to half
-    a turn; from ``ramp_steps`` on, ``group.sample`` (the whole group, uniform).
-
-    Why: a yaw turn of a rendered object is not a pixel permutation, so at first nothing
-    in the encoder knows the object's pose; pairs a step apart let ``z_v`` learn a pose code
-    that the wide turns then extend (docs/results.md, issue 17)."""
-    order = base.eval_order(group)
-    half = order // 2
-    fraction = jnp.minimum(jnp.asarray(step, jnp.float32) / ramp_steps, 1.0)
-    largest = 1 + jnp.floor((half - 1) * fraction).astype(jnp.int32)
-    key_ramp, key_full = jax.random.split(key)
-    ramped = jnp.mod(jax.random.randint(key_ramp, (n,), -largest, largest + 1,
-                                        dtype=jnp.int32), order)
-    return jnp.where(step < ramp_steps, ramped, group.sample(key_full, n))
-
-
 def training_group(config: ml_collections.ConfigDict, group: base.Group) -> base.Group:
     """The group whose ``sample`` draws the training and validation pairs: ``group`` itself,
     except for ``config.mask.kind == 'none'`` (a plain autoencoder) whose pairs are all

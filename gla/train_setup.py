@@ -79,9 +79,7 @@ def prepare(config: ml_collections.ConfigDict, workdir: str) -> Setup:
                                dataset.image_shape[:-1])
     init_key, pair_key = jax.random.split(jax.random.key(config.seed))
     setup = Setup(config, workdir, dataset, group, model, parallel.make_mesh(), init_key,
-                  pair_key, steps_per_epoch,
-                  train_step.jit_step_functions(config, model, group,
-                                                steps_per_epoch=steps_per_epoch))
+                  pair_key, steps_per_epoch, train_step.jit_step_functions(config, model, group))
     jax.eval_shape(_make_state(setup), init_key)  # grid and shape checks: traced, not compiled
     workdir_lib.check_resume_config(workdir, config)
     os.makedirs(workdir, exist_ok=True)

@@ -30,23 +30,16 @@ def train_step(state: train_state.TrainState, images: jax.Array, pair_key: jax.A
                update_scale: Optional[jax.Array] = None, *,
                model: models.GroupLatentAutoencoder, group: groups.Group,
                pair_fn: pairs.PairFn, lambda_inv: float, lambda_const: float,
-               lambda_var: float = 0.0, lambda_cov: float = 0.0, inv_target_shift: int = 0,
-               curriculum_steps: int = 0):
+               lambda_var: float = 0.0, lambda_cov: float = 0.0, inv_target_shift: int = 0):
     """One optimisation step on a batch of images ``(B, *spatial, C)``.
 
     The pairs are made here, on the device: ``g`` is drawn from ``fold_in(pair_key, step)``
     and ``(x, T_g x) = pair_fn(...)``. ``update_scale`` (a scalar; ``None``: 1) multiplies
     Adam's update, which is how a rolled-back run takes smaller steps (``gla/train.py``).
-    ``curriculum_steps > 0``: for that many steps ``g`` is at most a growing number of steps
-    of a cyclic group (:func:`gla.pairs.step_curriculum_elements`). Returns ``(state,
-    metrics)``.
+    Returns ``(state, metrics)``.
     """
     key = jax.random.fold_in(pair_key, state.step)
-    if curriculum_steps:
-        g = pairs.step_curriculum_elements(group, key, images.shape[0], state.step,
-                                           curriculum_steps)
-    else:
-        g = group.sample(key, images.shape[0])
+    g = group.sample(key, images.shape[0])
     inputs, targets = pair_fn(jax.random.fold_in(key, 1), images, g)
     inv_target = (pairs.random_shift(jax.random.fold_in(key, 2), targets, inv_target_shift)
                   if inv_target_shift else None)
@@ -120,29 +113,22 @@ class StepFunctions:
 
 
 def step_kwargs(config: ml_collections.ConfigDict, model: models.GroupLatentAutoencoder,
-                group: groups.Group, steps_per_epoch: Optional[int] = None) -> dict:
+                group: groups.Group) -> dict:
     """The static arguments of :func:`train_step` for ``config``: its training pairs
-    (identity pairs for ``mask.kind='none'``, random input elements if asked, the step
-    curriculum's length in steps, which needs ``steps_per_epoch``), loss weights."""
-    curriculum_epochs = config.pairs.step_curriculum_epochs
-    if curriculum_epochs and steps_per_epoch is None:
-        raise ValueError('config.pairs.step_curriculum_epochs > 0 needs steps_per_epoch')
+    (identity pairs for ``mask.kind='none'``, random input elements if asked), loss weights."""
     return dict(model=model, group=pairs.training_group(config, group),
                 pair_fn=settings.training_pair_fn(config, group),
                 lambda_inv=config.loss.lambda_inv, lambda_const=config.loss.lambda_const,
                 lambda_var=config.loss.lambda_var, lambda_cov=config.loss.lambda_cov,
-                inv_target_shift=config.loss.inv_target_shift,
-                curriculum_steps=curriculum_epochs * (steps_per_epoch or 0))
+                inv_target_shift=config.loss.inv_target_shift)
 
 
 def jit_step_functions(config: ml_collections.ConfigDict, model: models.GroupLatentAutoencoder,
-                       group: groups.Group, seeds_axis: bool = False,
-                       steps_per_epoch: Optional[int] = None) -> StepFunctions:
-    """The jitted step functions of ``config`` (:func:`step_kwargs`), ``steps_per_epoch``
-    training steps an epoch. ``seeds_axis``:
+                       group: groups.Group, seeds_axis: bool = False) -> StepFunctions:
+    """The jitted step functions of ``config`` (:func:`step_kwargs`). ``seeds_axis``:
     ``single`` and ``fused`` train a stack of independent runs along a leading axis of the
     state, the images and the pair keys, in one program (``gla/multi_seed.py``)."""
-    kwargs = step_kwargs(config, model, group, steps_per_epoch)
+    kwargs = step_kwargs(config, model, group)
 
     def batched(fn):
         fn = functools.partial(fn, **kwargs)

@@ -61,7 +61,6 @@ LEGACY_DEFAULTS = {
     'loss.lambda_cov': 0.0,
     'loss.inv_target_shift': 0,
     'pairs.random_input_element': False,
-    'pairs.step_curriculum_epochs': 0,
     'optimizer.schedule': 'constant',
     'steps_per_dispatch': 1,
     'blocks.enabled': False,

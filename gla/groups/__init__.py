@@ -28,9 +28,6 @@ _GROUP_FACTORIES = {
     'yaw4': lambda: yaw.make_group(4),
 }
 
-# Cyclic groups: int elements, k steps of 360/order degrees (base.cyclic_group).
-CYCLIC_GROUPS = ('c4', 'yaw24', 'yaw4')
-
 
 def get_group(name: str, **options) -> Group:
     """The group called ``name`` (``config.group.name``), built with ``options``."""
