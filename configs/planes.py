@@ -9,8 +9,9 @@ A pair is two views of one object, the sky identical in both. The encoder (16, 3
 features and turns that volume about the vertical axis. Budget: 25 epochs of the objects (each
 epoch one random view pair per object), within 20 minutes on a 2-core CPU. Measured
 (docs/results.md): 19.94 dB on the turned views at 25 epochs (3 seeds), 21.01 dB at 150
-(seed 0), against 18.68 dB for the sky alone: the yaw is not learned yet (issue 17). Variants: planes_learned.py (learned
-exp(theta A), integer frequencies), planes_inplane.py (the in-plane control), planes_c4.py.
+(seed 0), against 18.68 dB for the sky alone: the yaw is not learned yet (issue 17).
+Variants: planes_learned.py (learned exp(theta A), integer frequencies), planes_inplane.py
+(the in-plane control), planes_c4.py.
 Your own renders instead: --config.data.planes.path=views.npz (format in
 gla/settings/planes/views_npz.py).
 """

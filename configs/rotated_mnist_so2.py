@@ -4,12 +4,12 @@
 
 The convolutions of ``rotated_mnist.py``, the first one 64 wide instead of 32, around a global
 latent code (beyond the paper, issue 15; docs/results.md): the encoder's 7x7x64 grid -> Dense
--> a 1024-entry code
-whose first half is ``z_v`` and second half ``z_i`` (a fixed split; each part rescaled to
-RMS 1), ``Phi_g`` turns the 256 channel pairs of ``z_v`` by ``exp(theta A)`` at frequencies
-1..8 (``'fourier'``: exact, orthogonal), Dense -> the grid -> the published decoder. Images
-turn by three Fourier shears (no angle-dependent blur). Adam 2e-3 with a cosine decay,
-batches of 32, 50 epochs. Evaluation reports the transformed PSNR at every 15° (24 angles).
+-> a 1024-entry code whose first half is ``z_v`` and second half ``z_i`` (a fixed split; each
+part rescaled to RMS 1), ``Phi_g`` turns the 256 channel pairs of ``z_v`` by ``exp(theta
+A)`` at frequencies 1..8 (``'fourier'``: exact, orthogonal), Dense -> the grid -> the
+published decoder. Images turn by three Fourier shears (no angle-dependent blur). Adam 2e-3
+with a cosine decay, batches of 32, 50 epochs. Evaluation reports the transformed PSNR at
+every 15° (24 angles).
 
 Measured, seeds 0-2 (docs/results.md, "Continuous rotations that learn"): transformed
 PSNR 27.27 +- 0.05 dB over the 24 angles (lowest angle 26.91 dB; copying the input 9.51,
