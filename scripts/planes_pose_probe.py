@@ -2,10 +2,10 @@
 
     python scripts/planes_pose_probe.py --cache_dir runs/i17/data [--frequency 1] [--steps 1500]
 
-The planes encoder's widths (16, 32, 64; 4x4 convolutions, stride 2, LeakyReLU), then Dense
-256 and Dense 2, trained to regress ``(cos, sin)`` of ``frequency`` times each view's true
-heading, ``k * 360° / V + yaw0`` (``yaw0`` is the object's own start, from
-``render.sample_object``), on single views of the training planes of ``configs/planes.py``.
+The encoder of ``configs/planes.py`` (``gla.networks.Encoder``, widths (16, 32, 64)), then
+Dense 256 and Dense 2, trained to regress ``(cos, sin)`` of ``frequency`` times each view's
+true heading, ``k * 360° / V + yaw0`` (``yaw0`` is the object's own start,
+``render.object_at``), on single views of the training planes of ``configs/planes.py``.
 Prints the loss and the median angle error on one view of each test plane every 250 steps.
 Issue 17 (docs/results.md) uses it to tell "the pose is invisible to this encoder" from "the
 objective gives no path to it". Not part of the library; nothing imports it.
@@ -23,18 +23,18 @@ import optax
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 from configs import planes as planes_config  # noqa: E402
+from gla import networks  # noqa: E402
 from gla.settings.planes import data as planes_data  # noqa: E402
 from gla.settings.planes import render  # noqa: E402
 
 
 class PoseRegressor(nn.Module):
-    """``(B, H, W, C)`` in [-1, 1] -> ``(B, 2)``."""
-    widths: tuple = (16, 32, 64)
+    """``(B, H, W, C)`` in [-1, 1] -> ``(B, 2)``: ``encoder``, Dense 256, LeakyReLU, Dense 2."""
+    encoder: nn.Module
 
     @nn.compact
     def __call__(self, x):
-        for width in self.widths:
-            x = nn.leaky_relu(nn.Conv(width, (4, 4), strides=2)(x))
+        x = self.encoder(x)
         x = nn.leaky_relu(nn.Dense(256)(x.reshape(x.shape[0], -1)))
         return nn.Dense(2)(x)
 
@@ -47,16 +47,16 @@ def main():
     parser.add_argument('--batch_size', type=int, default=64)
     args = parser.parse_args()
 
-    config = planes_config.get_config().data
-    p = config.planes
-    dataset = planes_data.load_planes(config, args.cache_dir)
+    config = planes_config.get_config()
+    p = config.data.planes
+    dataset = planes_data.load_planes(config.data, args.cache_dir)
     first_test = p.num_train + p.num_val
-    yaw0 = np.array([render.sample_object(np.random.default_rng([p.seed, i]))['yaw0']
-                     for i in range(first_test + p.num_test)])
+    yaw0 = np.array([render.object_at(p.seed, i)['yaw0'] for i in range(first_test + p.num_test)])
     train, test = dataset.train.images, dataset.test.images  # (N, V, H, W, C)
     heading = lambda obj, k: (k * 2 * np.pi / p.num_views + yaw0[obj]) * args.frequency
 
-    model = PoseRegressor()
+    model = PoseRegressor(networks.Encoder(features=config.model.encoder_features,
+                                           initialization=config.model.init))
     params = model.init(jax.random.key(0), jnp.zeros((1,) + train.shape[2:]))
     tx = optax.adam(1e-3)
     opt_state = tx.init(params)

@@ -112,11 +112,11 @@ class Scene:
 
 def test_skies(config: ml_collections.ConfigDict, num: int) -> np.ndarray:
     """Skies ``(num, H, W, 3)`` in [-1, 1] of the first ``num`` rendered test objects, drawn
-    again from the renderer's seeds (``render.sample_object``): no mask is stored."""
+    again from the renderer's seeds (``render.object_at``): no mask is stored."""
     p = config.data.planes
     first = p.num_train + p.num_val
-    skies = [render.render_sky(render.sample_object(np.random.default_rng([p.seed, first + i])),
-                               p.image_size) for i in range(num)]
+    skies = [render.render_sky(render.object_at(p.seed, first + i), p.image_size)
+             for i in range(num)]
     return np.round(np.stack(skies) * 255).astype(np.float32) / 127.5 - 1.0
 
 

@@ -202,6 +202,12 @@ def render_objects(objects: list, num_views: int, size: int) -> tuple:
             as_uint8(skies.reshape(len(objects), size, size, 3)))
 
 
+def object_at(seed: int, index: int) -> dict:
+    """The parameters of object ``index`` of the set drawn with ``seed``: it depends only on
+    ``(seed, index)``, which is how a larger set extends a smaller one."""
+    return sample_object(np.random.default_rng([seed, index]))
+
+
 def render_planes(num_objects: int, num_views: int = 24, size: int = 64,
                   seed: int = 0, chunk: int = 8) -> dict:
     """``{'images': uint8 (N, num_views, size, size, 3), 'labels': int32 (N,) colour class,
@@ -213,7 +219,7 @@ def render_planes(num_objects: int, num_views: int = 24, size: int = 64,
     if num_views < 1 or size < 8 or num_objects < 1:
         raise ValueError(f'render_planes needs num_objects >= 1, num_views >= 1, size >= 8; '
                          f'got {num_objects}, {num_views}, {size}')
-    objects = [sample_object(np.random.default_rng([seed, i])) for i in range(num_objects)]
+    objects = [object_at(seed, i) for i in range(num_objects)]
     images = np.empty((num_objects, num_views, size, size, 3), np.uint8)
     skies = np.empty((num_objects, size, size, 3), np.uint8)
     for start in range(0, num_objects, chunk):
