@@ -10,25 +10,24 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gla.groups import base
+from gla.groups import permutation
 
 ORDER = 4
 
 
-def rotate_quarter_turns(k: jax.Array, x: jax.Array) -> jax.Array:
-    """Rotates each grid ``x[b]`` of ``(B, H, W, C)`` by ``k[b]`` quarter turns (CCW).
+# (4, 2, 2) int32: the matrix of k quarter turns on centred (row, column) coordinates.
+MATRICES = permutation.matrices_of(lambda k, x: np.rot90(x, k, (0, 1)), ORDER, 2)
 
-    All four rotations are formed and the right one selected per sample (``where``): a few
-    extra copies of a small grid, but no data-dependent control flow or gather inside
-    ``jit``, so it shards along the batch like any elementwise op.
-    """
+
+def rotate_quarter_turns(k: jax.Array, x: jax.Array) -> jax.Array:
+    """Rotates each grid ``x[b]`` of ``(B, H, W, C)`` by ``k[b]`` quarter turns (CCW): one
+    gather of the cells (:func:`gla.groups.permutation.rotate_cells`), equal bit for bit to
+    ``jnp.rot90(x[b], k[b], axes=(0, 1))``; its gradient is the gather by the inverse turn."""
     check_square_grid(x.shape[1:3])
-    k = jnp.mod(k, ORDER).reshape((-1,) + (1,) * (x.ndim - 1))
-    out = x
-    for r in range(1, ORDER):
-        out = jnp.where(k == r, jnp.rot90(x, r, axes=(1, 2)), out)
-    return out
+    return permutation.rotate_cells(jnp.asarray(MATRICES)[jnp.mod(k, ORDER)], x)
 
 
 def check_square_grid(spatial_shape: tuple) -> None:

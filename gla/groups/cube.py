@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gla.groups import base
+from gla.groups import permutation
 
 ORDER = 24
 NUM_FACES = 6
@@ -51,18 +52,7 @@ def _apply_numpy(index: int, x: np.ndarray) -> np.ndarray:
     return np.rot90(x, k, SPIN_AXES)
 
 
-def _matrices() -> np.ndarray:
-    """``(24, 3, 3)`` int: ``M_g`` read off the action on a 3x3x3 grid of coordinates."""
-    coords = np.stack(np.meshgrid(*[np.arange(3) - 1] * 3, indexing='ij'), -1)
-    out = []
-    for g in range(ORDER):
-        moved = _apply_numpy(g, coords)  # moved[p] = M^-1 p
-        m_inv = np.stack([moved[tuple(e + 1)] for e in np.eye(3, dtype=int)], axis=1)
-        out.append(np.round(np.linalg.inv(m_inv)).astype(np.int64))
-    return np.stack(out)
-
-
-MATRICES = _matrices()
+MATRICES = permutation.matrices_of(_apply_numpy, ORDER, 3)  # (24, 3, 3) int32
 
 
 def _index_of(m: np.ndarray) -> int:
@@ -85,34 +75,12 @@ def check_cubic_grid(spatial_shape: tuple) -> None:
             'an encoder whose latent grid is cubic, or the so3 group for other shapes.')
 
 
-def _select(index: jax.Array, candidates: list) -> jax.Array:
-    """``candidates[index[b]][b]`` per sample, by ``where`` (no gather inside ``jit``)."""
-    out = candidates[0]
-    for r in range(1, len(candidates)):
-        out = jnp.where(index == r, candidates[r], out)
-    return out
-
-
 def rotate_cube(g: jax.Array, x: jax.Array) -> jax.Array:
-    """Rotates each grid ``x[b]`` of ``(B, D, H, W, C)`` by cube rotation ``g[b]``.
-
-    Two stages of per-sample selection: the 6 face rotations, then the 4 quarter turns
-    about the depth axis, i.e. 10 copies of the batch instead of 24 (and no gather, whose
-    gradient would be a scatter).
-    """
+    """Rotates each grid ``x[b]`` of ``(B, D, H, W, C)`` by cube rotation ``g[b]``: one
+    gather of the voxels by ``M_g`` (:func:`gla.groups.permutation.rotate_cells`), whose
+    gradient is the gather by ``M_g^T``."""
     check_cubic_grid(x.shape[1:-1])
-    face, k = jnp.divmod(jnp.mod(g, ORDER), 4)
-    face = face.reshape((-1, 1, 1, 1, 1))
-    k = k.reshape((-1, 1, 1, 1, 1))
-    faces = []
-    for rotations in FACE_ROTATIONS:
-        y = x
-        for turns, (a, b) in rotations:
-            y = jnp.rot90(y, turns, axes=(a + 1, b + 1))
-        faces.append(y)
-    x = _select(face, faces)
-    spin = (SPIN_AXES[0] + 1, SPIN_AXES[1] + 1)
-    return _select(k, [jnp.rot90(x, r, axes=spin) for r in range(4)])
+    return permutation.rotate_cells(jnp.asarray(MATRICES)[jnp.mod(g, ORDER)], x)
 
 
 def describe_matrix(m: np.ndarray) -> str:

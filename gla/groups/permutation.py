@@ -1,0 +1,74 @@
+"""Rotations that permute the cells of a grid (C4 in 2D, the cube group in 3D), as one gather.
+
+A rotation of a square or cubic grid by a signed permutation matrix ``M`` (integer, ``d x d``,
+det +1) moves cells without mixing them:
+
+    (T_M x)(p) = x(M^-1 p),    p = index - (n - 1) / 2  (centred cell coordinates),
+
+the convention of :mod:`gla.groups.cube` and :mod:`gla.groups.so3`. :func:`rotate_cells`
+applies one such matrix per example with a single gather over the flattened grid, the source
+index of every cell computed on the device from ``M`` (no table of indices in the program).
+Its gradient is the rotation by ``M^-1 = M^T``, again one gather (``jax.custom_vjp``): no
+scatter. Per-example ``jnp.rot90`` copies selected with ``where`` compute the same values but
+copy the batch once per group element, and XLA:CPU fuses those selects into the consumers
+(the decoder's first convolution reads each latent cell 8 times): on the adrenal step at
+batch 8 that was 14 % of the step (docs/benchmarks_3d.md).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def matrices_of(apply_numpy, order: int, ndim: int) -> np.ndarray:
+    """``(order, ndim, ndim)`` int: the matrix ``M_g`` of each element ``g`` of a rotation
+    group given as ``apply_numpy(g, grid) -> rotated grid`` on one unbatched numpy grid,
+    read off the action on a grid of 3 cells a side holding centred coordinates."""
+    coords = np.stack(np.meshgrid(*[np.arange(3) - 1] * ndim, indexing='ij'), -1)
+    out = []
+    for g in range(order):
+        moved = apply_numpy(g, coords)  # moved[p] = M^-1 p
+        m_inv = np.stack([moved[tuple(e + 1)] for e in np.eye(ndim, dtype=int)], axis=1)
+        out.append(np.round(np.linalg.inv(m_inv)).astype(np.int32))
+    return np.stack(out)
+
+
+def _source_cells(m: jax.Array, side: int, ndim: int) -> jax.Array:
+    """``(B, side**ndim)`` int32: the flat index of the cell ``M^-1 p`` read into each cell
+    ``p``, for matrices ``m`` ``(B, ndim, ndim)``. Doubled coordinates ``2 p`` are odd or
+    even integers, so the arithmetic is exact."""
+    index = jnp.stack(jnp.meshgrid(*[jnp.arange(side, dtype=jnp.int32)] * ndim,
+                                   indexing='ij'), -1).reshape(-1, ndim)
+    doubled = 2 * index - (side - 1)  # (P, ndim)
+    m_inv = jnp.swapaxes(m, 1, 2).astype(jnp.int32)  # signed permutation: M^-1 = M^T
+    source = jnp.sum(m_inv[:, None, :, :] * doubled[None, :, None, :], axis=-1)  # (B, P, nd)
+    source = (source + (side - 1)) // 2
+    strides = jnp.asarray([side ** (ndim - 1 - a) for a in range(ndim)], jnp.int32)
+    return jnp.sum(source * strides, axis=-1)
+
+
+@jax.custom_vjp
+def rotate_cells(m: jax.Array, x: jax.Array) -> jax.Array:
+    """Each grid ``x[b]`` of ``(B, *grid, C)`` (``ndim`` equal spatial axes) rotated by the
+    signed permutation matrix ``m[b]`` of ``m`` ``(B, ndim, ndim)``: ``(T_M x)(p) =
+    x(M^-1 p)``. Exact (a permutation of cells); the gradient is the rotation by ``M^T``."""
+    batch, channels = x.shape[0], x.shape[-1]
+    grid = x.shape[1:-1]
+    ndim, side = len(grid), grid[0]
+    source = _source_cells(m, side, ndim)
+    flat = x.reshape(batch, side ** ndim, channels)
+    moved = jnp.take_along_axis(flat, source[:, :, None], axis=1, mode='promise_in_bounds')
+    return moved.reshape(x.shape)
+
+
+def _rotate_cells_fwd(m, x):
+    return rotate_cells(m, x), m
+
+
+def _rotate_cells_bwd(m, moved_cotangent):
+    return None, rotate_cells(jnp.swapaxes(m, 1, 2), moved_cotangent)
+
+
+rotate_cells.defvjp(_rotate_cells_fwd, _rotate_cells_bwd)
