@@ -172,6 +172,8 @@ def _model_problems(config) -> list:
             ('invariant', 'all'))
     for name in ('invariant_code_dim', 'invariant_code_hidden'):
         _non_negative_int(problems, f'model.{name}', model[name], '0 = off')
+    _positive(problems, 'config.model.invariant_code_block', model.invariant_code_block,
+              integer=True)
     if model.invariant_code_orbit_pool and not model.invariant_code_hidden:
         problems.append('config.model.invariant_code_orbit_pool needs '
                         'config.model.invariant_code_hidden > 0 (the pooled hidden layer)')

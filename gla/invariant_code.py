@@ -44,6 +44,7 @@ class InvariantCode(nn.Module):
     stop_gradient: bool = False  # True: the code's losses train the head, not the encoder
 
     pool_over_orbit: bool = False  # inputs are orbits (K, B, *h, c), pooled after Hidden
+    block: int = 1  # >1: the latent averaged over blocks of block^d cells before the Dense
 
     @nn.compact
     def __call__(self, z: jax.Array) -> jax.Array:
@@ -53,6 +54,8 @@ class InvariantCode(nn.Module):
         if self.stop_gradient:
             z = jax.lax.stop_gradient(z)
         lead = 2 if self.pool_over_orbit else 1  # (K, B) or (B,)
+        if self.block > 1:
+            z = block_mean(z, self.block, lead)
         h = z.reshape(z.shape[:lead] + (-1,))
         if self.hidden:
             h = nn.leaky_relu(nn.Dense(self.hidden, name='Hidden')(h), self.negative_slope)
@@ -60,6 +63,23 @@ class InvariantCode(nn.Module):
             h = jnp.max(h, axis=0)
         u = nn.Dense(self.dim, name='Dense_0')(h)
         return nn.LayerNorm(name='LayerNorm_0')(u)
+
+
+def block_mean(z: jax.Array, block: int, lead: int = 1) -> jax.Array:
+    """``z`` ``(*lead, *h, c)`` averaged over non-overlapping blocks of ``block`` cells a
+    side: ``(*lead, *(h / block), c)``. On a grid whose side ``block`` divides, the blocks
+    are symmetric about the centre, so a rotation that permutes cells (C4, the cube group)
+    commutes with it and the orbit pooling of :class:`InvariantCode` stays exact; the first
+    Dense layer is ``block^d`` times smaller (``d`` spatial axes)."""
+    grid = z.shape[lead:-1]
+    if any(side % block for side in grid):
+        raise ValueError(f'config.model.invariant_code_block={block} must divide every side '
+                         f'of the latent grid {tuple(grid)}: choose a divisor, or 1 (off)')
+    split = z.shape[:lead]
+    for side in grid:
+        split += (side // block, block)
+    z = z.reshape(split + z.shape[-1:])
+    return jnp.mean(z, axis=tuple(lead + 2 * a + 1 for a in range(len(grid))))
 
 
 class CodeToGrid(nn.Module):
@@ -127,7 +147,8 @@ def build(model_config: ml_collections.ConfigDict, group: base.Group,
         **chain,
         invariant_code=InvariantCode(m.invariant_code_dim, m.invariant_code_hidden,
                                      m.negative_slope, m.invariant_code_stop_gradient,
-                                     pool_over_orbit=orbit is not None),
+                                     pool_over_orbit=orbit is not None,
+                                     block=m.invariant_code_block),
         code_to_grid=CodeToGrid(),
         code_fills_all_channels=m.invariant_code_fills == 'all',
         code_orbit=orbit)

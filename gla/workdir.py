@@ -37,6 +37,7 @@ STRUCTURAL_FIELDS = (
     'model.encoder_features', 'model.kernel_size', 'model.stride',
     'mask.kind', 'mask.num_variant',
     'model.invariant_code_dim', 'model.invariant_code_hidden', 'model.latent', 'model.code_dim',
+    'model.invariant_code_block',
     'group.max_frequency',
 )
 # Fields a relaunch may change without comment (a longer run, another evaluation).
@@ -56,6 +57,7 @@ LEGACY_DEFAULTS = {
     'model.invariant_code_hidden': 0,
     'model.invariant_code_stop_gradient': False,
     'model.invariant_code_orbit_pool': False,
+    'model.invariant_code_block': 1,
     'model.invariant_code_fills': 'invariant',
     'loss.lambda_var': 0.0,
     'loss.lambda_cov': 0.0,

@@ -250,6 +250,33 @@ def test_orbit_pooled_code_is_exactly_invariant_to_the_latent_action():
     assert float(jnp.max(jnp.abs(u1 - u0))) > 1e-2
 
 
+def test_block_averaged_orbit_code_stays_exactly_invariant_under_the_cube_group():
+    """``invariant_code_block=2`` averages the 3D latent over 2x2x2 blocks before the orbit's
+    hidden layer: 8x fewer inputs to that Dense, and since the blocks are symmetric about
+    the grid's centre the 24 rotations still permute the orbit, so the code is invariant."""
+    from configs import adrenal3d_invariant
+    config = adrenal3d_invariant.get_config()
+    config.model.invariant_code_dim = 8
+    config.model.invariant_code_hidden = 16
+    config.model.invariant_code_block = 2
+    group = groups.get_group('cube')
+    model = models.build_model(config, group, image_channels=1)
+    x = jax.random.normal(jax.random.key(3), (2, 16, 16, 16, 1))
+    variables = model.init(jax.random.key(0), x, group.identity(2))
+    hidden = variables['params']['invariant_code']['Hidden']['kernel']
+    z = model.apply(variables, x, method=model.encode)  # (2, 4, 4, 4, 32)
+    assert hidden.shape[0] == 2 * 2 * 2 * z.shape[-1]  # the 4^3 grid averaged to 2^3
+    _, u = model.apply(variables, z, method=model.split)
+    for g in (1, 5, 13, 23):
+        turned = group.act(jnp.full((2,), g, jnp.int32), z)
+        np.testing.assert_allclose(model.apply(variables, turned, method=model.split)[1], u,
+                                   atol=1e-5)
+    config.model.invariant_code_block = 3  # does not divide the 4^3 latent grid
+    odd = models.build_model(config, group, image_channels=1)
+    with pytest.raises(ValueError, match='invariant_code_block=3 must divide'):
+        odd.init(jax.random.key(0), x, group.identity(2))
+
+
 def test_orbit_pooling_refuses_groups_without_scalar_elements():
     config = rotated_mnist.get_config()
     config.model.invariant_code_dim = 16
@@ -269,6 +296,7 @@ def _so3_group_config():
     ('optimizer.schedule', 'step', "optimizer.schedule='step' is unknown"),
     ('model.invariant_code_dim', -3, 'invariant_code_dim=-3 must be an integer >= 0'),
     ('model.invariant_code_orbit_pool', True, 'needs config.model.invariant_code_hidden > 0'),
+    ('model.invariant_code_block', 0, 'invariant_code_block=0 must be a finite number > 0'),
 ])
 def test_bad_recipe_fields_are_named(field, value, message):
     from gla import config_checks
