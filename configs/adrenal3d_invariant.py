@@ -16,10 +16,4 @@ from configs import rotated_mnist_invariant as recipe
 
 
 def get_config(parts: str = 'all') -> ml_collections.ConfigDict:
-    config = recipe.apply_recipe(adrenal3d.get_config(), recipe.parse_parts(parts))
-    if 'code' in recipe.parse_parts(parts):
-        # The orbit's hidden layer on the 8^3 x 32 latent averaged over 2x2x2 blocks: the
-        # code stays exactly invariant and its first Dense is 8x smaller (a step at batch 8:
-        # 103 -> 56 ms; the paper's model: 37 ms).
-        config.model.invariant_code_block = 2
-    return config
+    return recipe.apply_recipe(adrenal3d.get_config(), recipe.parse_parts(parts))

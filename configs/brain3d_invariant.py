@@ -23,7 +23,4 @@ from configs import rotated_mnist_invariant as recipe
 def get_config(parts: str = 'all') -> ml_collections.ConfigDict:
     config = brain3d.get_config()
     config.model.latent = 'grid'  # the code replaces the invariant channels (not unit RMS)
-    config = recipe.apply_recipe(config, recipe.parse_parts(parts))
-    if 'code' in recipe.parse_parts(parts):
-        config.model.invariant_code_block = 2  # 8^3 latent -> 4^3 before the orbit's Dense
-    return config
+    return recipe.apply_recipe(config, recipe.parse_parts(parts))

@@ -15,6 +15,8 @@ The faithful network and data of ``rotated_mnist.py`` with four changes (docs/re
                     decoder's input; its losses do not reach the encoder (stop-gradient).
                     A channel of the convolutional latent sees a patch and cannot be
                     invariant to a rotation of the whole image; the code sees it all.
+                    On 3D volumes the orbit layer reads 2x2x2 block means of the latent
+                    (``model.invariant_code_block=2``): 8x smaller, still exactly invariant.
   ``vicreg``        VICReg variance (weight 1) and covariance (0.04) terms on the batch of
                     ``z_i``, so that ``L_inv`` cannot be met by a constant code.
   ``random_input``  training pairs ``(T_h x, T_g T_h x)`` with a random ``h``: the encoder
@@ -61,6 +63,10 @@ def apply_recipe(config: ml_collections.ConfigDict,
         config.model.invariant_code_hidden = 512
         config.model.invariant_code_orbit_pool = True
         config.model.invariant_code_stop_gradient = True
+        if config.data.spatial_ndim == 3:
+            # 8^3 x 32 latents: the orbit's first Dense on 2x2x2 block means, 8x smaller
+            # and still exactly invariant (a 3D step at batch 8: 103 -> 56 ms).
+            config.model.invariant_code_block = 2
     if 'vicreg' in parts:
         config.loss.lambda_var = 1.0
         config.loss.lambda_cov = 0.04

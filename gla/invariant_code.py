@@ -25,6 +25,7 @@ import ml_collections
 import numpy as np
 
 from gla import autoencoder
+from gla import grids
 from gla.groups import base
 
 
@@ -55,7 +56,15 @@ class InvariantCode(nn.Module):
             z = jax.lax.stop_gradient(z)
         lead = 2 if self.pool_over_orbit else 1  # (K, B) or (B,)
         if self.block > 1:
-            z = block_mean(z, self.block, lead)
+            # Blocks symmetric about the grid's centre: rotations that permute cells (C4,
+            # the cube group) commute with the mean, so orbit pooling stays exact.
+            try:
+                z = grids.block_mean(z, self.block, lead)
+            except ValueError:
+                raise ValueError(
+                    f'config.model.invariant_code_block={self.block} must divide every side '
+                    f'of the latent grid {tuple(z.shape[lead:-1])}: choose a divisor, or 1'
+                ) from None
         h = z.reshape(z.shape[:lead] + (-1,))
         if self.hidden:
             h = nn.leaky_relu(nn.Dense(self.hidden, name='Hidden')(h), self.negative_slope)
@@ -63,23 +72,6 @@ class InvariantCode(nn.Module):
             h = jnp.max(h, axis=0)
         u = nn.Dense(self.dim, name='Dense_0')(h)
         return nn.LayerNorm(name='LayerNorm_0')(u)
-
-
-def block_mean(z: jax.Array, block: int, lead: int = 1) -> jax.Array:
-    """``z`` ``(*lead, *h, c)`` averaged over non-overlapping blocks of ``block`` cells a
-    side: ``(*lead, *(h / block), c)``. On a grid whose side ``block`` divides, the blocks
-    are symmetric about the centre, so a rotation that permutes cells (C4, the cube group)
-    commutes with it and the orbit pooling of :class:`InvariantCode` stays exact; the first
-    Dense layer is ``block^d`` times smaller (``d`` spatial axes)."""
-    grid = z.shape[lead:-1]
-    if any(side % block for side in grid):
-        raise ValueError(f'config.model.invariant_code_block={block} must divide every side '
-                         f'of the latent grid {tuple(grid)}: choose a divisor, or 1 (off)')
-    split = z.shape[:lead]
-    for side in grid:
-        split += (side // block, block)
-    z = z.reshape(split + z.shape[-1:])
-    return jnp.mean(z, axis=tuple(lead + 2 * a + 1 for a in range(len(grid))))
 
 
 class CodeToGrid(nn.Module):

@@ -36,6 +36,7 @@ import ml_collections
 import numpy as np
 
 from gla import errors
+from gla import grids
 from gla.data import layout
 
 ASSETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'assets')
@@ -242,11 +243,7 @@ def resize_spatial(images: np.ndarray, size: int, chunk: int = 64) -> np.ndarray
     for start in range(0, len(images), chunk):
         part = images[start:start + chunk]
         if all(n % size == 0 for n in spatial):
-            shape = [len(part)]
-            for n in spatial:
-                shape += [size, n // size]
-            part = part.reshape(shape + [part.shape[-1]])
-            part = part.mean(axis=tuple(range(2, 2 * len(spatial) + 1, 2)))
+            part = grids.block_mean(part, tuple(n // size for n in spatial))
         else:
             import jax  # only for the general case; the block mean above needs only numpy
             part = np.asarray(jax.image.resize(
