@@ -148,6 +148,17 @@ def _model_problems(config) -> list:
                             '(config.mask.num_variant, 0 = half of config.model.code_dim): a '
                             'block across the split would mix z_v into z_i; use a multiple of '
                             f'{size}')
+    _choice(problems, 'config.model.code_decoder', model.code_decoder,
+            latent_code.CODE_DECODERS)
+    if model.code_decoder == 'tensor_field' and not (
+            model.latent == 'code' and config.group.latent_action == 'tensors'
+            and config.mask.kind == 'manual' and config.data.spatial_ndim == 3):
+        problems.append("config.model.code_decoder='tensor_field' draws the grid from the "
+                        'tensor blocks of z_v, which needs config.model.latent=\'code\', '
+                        "config.group.latent_action='tensors', config.mask.kind='manual' "
+                        f'and 3D data; got latent={model.latent!r}, latent_action='
+                        f'{config.group.latent_action!r}, mask.kind={config.mask.kind!r}, '
+                        f'spatial_ndim={config.data.spatial_ndim}: use code_decoder=\'dense\'')
     if model.latent == 'code' and model.invariant_code_dim:
         problems.append("config.model.latent='code' already makes z_i a global code: set "
                         'config.model.invariant_code_dim=0')

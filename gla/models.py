@@ -20,6 +20,7 @@ import ml_collections
 from gla import invariant_code
 from gla import latent_actions
 from gla import latent_code
+from gla import tensor_field
 from gla.autoencoder import GroupLatentAutoencoder, Parts  # noqa: F401  (re-exported)
 from gla.groups import base
 from gla.mask import FixedMask, LearnedMask, build_mask, straight_through_mask  # noqa: F401
@@ -31,7 +32,9 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
     """The model described by ``config.model``, ``config.mask``, ``config.group`` (values
     checked by :mod:`gla.config_checks`): the paper's; with ``config.model.latent=
     'grid_unit_rms'`` its two parts rescaled to RMS 1; with ``'code'`` a global latent code
-    (needs the images' ``spatial_shape``, :mod:`gla.latent_code`); or with
+    (needs the images' ``spatial_shape``, :mod:`gla.latent_code`), drawn by a Dense layer or,
+    with ``config.model.code_decoder='tensor_field'``, as a field of the tensors
+    (:mod:`gla.tensor_field`); or with
     ``config.model.invariant_code_dim > 0`` the global-invariant-code variant."""
     m = config.model
     features = tuple(m.encoder_features)
@@ -47,7 +50,12 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
         grid = latent_code.latent_grid(tuple(spatial_shape) + (image_channels,), features,
                                        m.stride)
         encoder = latent_code.CodeEncoder(encoder, m.code_dim)
-        decoder = latent_code.CodeDecoder(decoder, grid, m.negative_slope)
+        if m.code_decoder == 'tensor_field':
+            decoder = tensor_field.TensorFieldDecoder(
+                decoder, grid, num_variant=config.mask.num_variant or m.code_dim // 2,
+                max_rank=config.group.max_frequency, negative_slope=m.negative_slope)
+        else:
+            decoder = latent_code.CodeDecoder(decoder, grid, m.negative_slope)
         latent_width = m.code_dim
     chain = dict(
         encoder=encoder, decoder=decoder, mask=build_mask(config.mask, latent_width),
