@@ -63,6 +63,8 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
                                                         config.group.max_frequency))
     if m.invariant_code_dim:
         return invariant_code.build(m, group, **chain)
+    if m.code_decoder == 'tensor_field':
+        return tensor_field.TensorFieldAutoencoder(**chain, max_rank=config.group.max_frequency)
     if m.latent == 'code':
         return latent_code.CodeAutoencoder(**chain)
     if m.latent == 'grid_unit_rms':

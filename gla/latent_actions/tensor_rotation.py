@@ -66,6 +66,41 @@ def rotate_tensors(r: jax.Array, z: jax.Array, max_rank: int) -> jax.Array:
     return jnp.concatenate([turned, z[:, num_blocks * size:]], axis=-1)
 
 
+def _levi_civita() -> jax.Array:
+    eps = jnp.zeros((3, 3, 3))
+    for (i, j, k), sign in (((0, 1, 2), 1), ((1, 2, 0), 1), ((2, 0, 1), 1),
+                            ((0, 2, 1), -1), ((2, 1, 0), -1), ((1, 0, 2), -1)):
+        eps = eps.at[i, j, k].set(sign)
+    return eps
+
+
+def remove_isotropic(z: jax.Array, max_rank: int) -> jax.Array:
+    """``z`` ``(B, n)`` (blocks as :func:`rotate_tensors` reads them) with the parts that no
+    rotation changes removed: the trace of each matrix (``M - tr(M) I / 3``) and the
+    ``epsilon_ijk`` part of each rank-3 tensor. What is left carries only degrees ``l >= 1``,
+    so it cannot satisfy ``Phi_R z = z`` unless it is 0. An orthogonal projection that
+    commutes with ``Phi_R``. Ranks above 3 (more isotropic tensors) are refused."""
+    if max_rank > 3:
+        raise ValueError(f'remove_isotropic handles tensor ranks up to 3, got max_rank='
+                         f'{max_rank}: lower config.group.max_frequency')
+    size = block_size(max_rank)
+    num_blocks = z.shape[-1] // size
+    blocks = z[:, :num_blocks * size].reshape(z.shape[0], num_blocks, size)
+    parts = [blocks[..., :3]]
+    if max_rank >= 2:
+        m = blocks[..., 3:12].reshape(z.shape[0], num_blocks, 3, 3)
+        trace = jnp.trace(m, axis1=-2, axis2=-1)[..., None, None]
+        parts.append((m - trace * jnp.eye(3, dtype=z.dtype) / 3).reshape(
+            z.shape[0], num_blocks, 9))
+    if max_rank >= 3:
+        eps = _levi_civita().astype(z.dtype)
+        t = blocks[..., 12:39].reshape(z.shape[0], num_blocks, 3, 3, 3)
+        along = jnp.einsum('zyabc,abc->zy', t, eps)[..., None, None, None] / 6
+        parts.append((t - along * eps).reshape(z.shape[0], num_blocks, 27))
+    kept = jnp.concatenate(parts, axis=-1).reshape(z.shape[0], num_blocks * size)
+    return jnp.concatenate([kept, z[:, num_blocks * size:]], axis=-1)
+
+
 class TensorRotation(nn.Module):
     """``Phi_g(z) = `` :func:`rotate_tensors` ``(matrix(g), z, max_rank)`` (``config.group.
     latent_action='tensors'``; ``config.group.max_frequency`` is the highest rank). No
