@@ -49,12 +49,15 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
                              'build_model(..., spatial_shape=(H, W))')
         grid = latent_code.latent_grid(tuple(spatial_shape) + (image_channels,), features,
                                        m.stride)
-        encoder = latent_code.CodeEncoder(encoder, m.code_dim)
+        num_variant = config.mask.num_variant or m.code_dim // 2
         if m.code_decoder == 'tensor_field':
+            encoder = tensor_field.TensorMomentEncoder(encoder, m.code_dim, num_variant,
+                                                       config.group.max_frequency)
             decoder = tensor_field.TensorFieldDecoder(
-                decoder, grid, num_variant=config.mask.num_variant or m.code_dim // 2,
-                max_rank=config.group.max_frequency, negative_slope=m.negative_slope)
+                decoder, grid, num_variant=num_variant, max_rank=config.group.max_frequency,
+                negative_slope=m.negative_slope)
         else:
+            encoder = latent_code.CodeEncoder(encoder, m.code_dim)
             decoder = latent_code.CodeDecoder(decoder, grid, m.negative_slope)
         latent_width = m.code_dim
     chain = dict(

@@ -70,6 +70,52 @@ def tensor_invariants(z_v: jax.Array, p: jax.Array, max_rank: int) -> jax.Array:
     return jnp.concatenate(out, axis=-1)
 
 
+def tensor_moments(weights: jax.Array, p: jax.Array, max_rank: int) -> jax.Array:
+    """Moments of per-cell weights ``weights`` ``(B, P, K * max_rank)`` at the points ``p``
+    ``(P, 3)``: block ``k`` holds ``mean_p w(p) p^{(x)r}`` for ranks ``r = 1 .. max_rank``
+    (weight column ``k * max_rank + r - 1``), laid out as
+    :func:`~gla.latent_actions.tensor_rotation.rotate_tensors` reads blocks: ``(B, K * s)``.
+    If the weights move with the points (``w'(p) = w(R^T p)``), the moments turn by ``R``."""
+    batch, points = weights.shape[:2]
+    num_blocks = weights.shape[-1] // max_rank
+    w = weights.reshape(batch, points, num_blocks, max_rank)
+    letters = string.ascii_letters[:max_rank]
+    out = []
+    for rank in range(1, max_rank + 1):
+        idx = letters[:rank]
+        spec = 'zxk,' + ','.join(f'x{i}' for i in idx) + '->zk' + idx
+        moment = jnp.einsum(spec, w[..., rank - 1], *([p] * rank)) / points
+        out.append(moment.reshape(batch, num_blocks, 3 ** rank))
+    return jnp.concatenate(out, axis=-1).reshape(batch, -1)
+
+
+class TensorMomentEncoder(nn.Module):
+    """``E`` ``->`` its grid ``(B, *grid)`` ``->`` a code ``(B, dim)``: the first
+    ``num_variant`` entries are tensor blocks, the moments (:func:`tensor_moments`) of
+    per-cell weights (a Dense layer on each cell's features) about the grid's centre; the rest
+    a Dense layer on the flattened grid, as :class:`gla.latent_code.CodeEncoder`. Where the
+    cells' features turn with the volume, so do the moments: ``z_v`` is equivariant by
+    construction up to how far the convolutions are from rotation-equivariant, and
+    ``L_const`` starts near 0 instead of at the level of an uninformative code."""
+    encoder: nn.Module
+    dim: int
+    num_variant: int
+    max_rank: int = 2
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        grid = self.encoder(x)
+        spatial = grid.shape[1:-1]
+        cells = grid.reshape(grid.shape[0], -1, grid.shape[-1])
+        num_blocks = self.num_variant // tensor_rotation.block_size(self.max_rank)
+        weights = nn.Dense(num_blocks * self.max_rank, name='cell_weights')(cells)
+        p = jnp.asarray(cell_coordinates(spatial).reshape(-1, 3))
+        variant = tensor_moments(weights, p, self.max_rank)
+        rest = nn.Dense(self.dim - self.num_variant, name='to_code')(
+            grid.reshape(grid.shape[0], -1))
+        return jnp.concatenate([variant, rest], axis=-1)
+
+
 class TensorFieldDecoder(nn.Module):
     """``(B, dim)`` code (``Phi_R z_v + z_i``; the first ``num_variant`` entries are the
     tensor blocks) ``->`` the field ``F`` on the decoder's latent grid ``(B, *grid)`` ``->`` the
