@@ -41,6 +41,9 @@ def get_config() -> ml_collections.ConfigDict:
     config.group.max_frequency = 2  # the highest tensor rank: blocks of 3 + 9 entries
     config.model.latent = 'code'  # a global code, not the 8^3 grid (gla/latent_code.py)
     config.model.code_dim = 768  # 384 variant entries = 32 blocks of a vector and a matrix
+    # z_v = moments of the grid about its centre, traces removed (gla/tensor_moments.py);
+    # 'dense' (a Dense layer) meets L_const with traces that no rotation moves
+    config.model.code_encoder = 'tensor_moments'
     config.mask.kind = 'manual'  # first half variant: the ALD mask collapses on a code
     config.optimizer.schedule = 'cosine'  # decay to 0 over the schedule
     config.num_epochs = 40  # as measured (configs/adrenal3d.py trains 60)

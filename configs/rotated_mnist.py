@@ -53,9 +53,9 @@ def get_config() -> ml_collections.ConfigDict:
     # a global vector, parts at RMS 1 (gla/latent_code.py)
     config.model.latent = 'grid'
     config.model.code_dim = 128  # entries of that code (latent='code')
-    # how the code is drawn: 'dense' (one Dense layer to the grid) | 'tensor_field' (the grid
-    # as a field of the 'tensors' code, turned with it; gla/tensor_field.py)
-    config.model.code_decoder = 'dense'
+    # how the code is read: 'dense' (a Dense layer on the grid) | 'tensor_moments' (3D
+    # 'tensors': z_v = trace-free moments of the grid, turned with the volume; gla/tensor_moments.py)
+    config.model.code_encoder = 'dense'
     # >0: z_i is a global code LayerNorm(Dense(flatten z)) of this size, not the invariant
     # channels (gla/invariant_code.py; configs/rotated_mnist_invariant.py). 0 = the paper.
     config.model.invariant_code_dim = 0

@@ -23,6 +23,7 @@ from gla import networks
 from gla import parallel
 from gla import settings
 from gla import state as state_lib
+from gla import tensor_moments
 from gla.data import sources
 from gla.latent_actions import tensor_rotation
 
@@ -148,17 +149,20 @@ def _model_problems(config) -> list:
                             '(config.mask.num_variant, 0 = half of config.model.code_dim): a '
                             'block across the split would mix z_v into z_i; use a multiple of '
                             f'{size}')
-    _choice(problems, 'config.model.code_decoder', model.code_decoder,
-            latent_code.CODE_DECODERS)
-    if model.code_decoder == 'tensor_field' and not (
+    _choice(problems, 'config.model.code_encoder', model.code_encoder,
+            latent_code.CODE_ENCODERS)
+    if model.code_encoder == 'tensor_moments' and not (
             model.latent == 'code' and config.group.latent_action == 'tensors'
-            and config.mask.kind == 'manual' and config.data.spatial_ndim == 3):
-        problems.append("config.model.code_decoder='tensor_field' draws the grid from the "
-                        'tensor blocks of z_v, which needs config.model.latent=\'code\', '
-                        "config.group.latent_action='tensors', config.mask.kind='manual' "
-                        f'and 3D data; got latent={model.latent!r}, latent_action='
+            and config.mask.kind == 'manual' and config.data.spatial_ndim == 3
+            and config.group.max_frequency <= tensor_moments.MAX_RANK):
+        problems.append("config.model.code_encoder='tensor_moments' makes z_v the tensor "
+                        "moments of a 3D grid, which needs config.model.latent='code', "
+                        "config.group.latent_action='tensors', config.mask.kind='manual', "
+                        f'3D data and config.group.max_frequency <= {tensor_moments.MAX_RANK}; '
+                        f'got latent={model.latent!r}, latent_action='
                         f'{config.group.latent_action!r}, mask.kind={config.mask.kind!r}, '
-                        f'spatial_ndim={config.data.spatial_ndim}: use code_decoder=\'dense\'')
+                        f'spatial_ndim={config.data.spatial_ndim}, max_frequency='
+                        f"{config.group.max_frequency}: or use code_encoder='dense'")
     if model.latent == 'code' and model.invariant_code_dim:
         problems.append("config.model.latent='code' already makes z_i a global code: set "
                         'config.model.invariant_code_dim=0')

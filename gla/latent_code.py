@@ -36,7 +36,7 @@ import jax.numpy as jnp
 from gla import autoencoder
 
 LATENT_KINDS = ('grid', 'grid_unit_rms', 'code')  # config.model.latent
-CODE_DECODERS = ('dense', 'tensor_field')  # config.model.code_decoder (gla/tensor_field.py)
+CODE_ENCODERS = ('dense', 'tensor_moments')  # config.model.code_encoder (gla/tensor_moments.py)
 
 
 def unit_rms(u: jax.Array, weights: jax.Array, eps: float = 1e-6) -> jax.Array:

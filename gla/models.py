@@ -20,7 +20,7 @@ import ml_collections
 from gla import invariant_code
 from gla import latent_actions
 from gla import latent_code
-from gla import tensor_field
+from gla import tensor_moments
 from gla.autoencoder import GroupLatentAutoencoder, Parts  # noqa: F401  (re-exported)
 from gla.groups import base
 from gla.mask import FixedMask, LearnedMask, build_mask, straight_through_mask  # noqa: F401
@@ -32,9 +32,9 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
     """The model described by ``config.model``, ``config.mask``, ``config.group`` (values
     checked by :mod:`gla.config_checks`): the paper's; with ``config.model.latent=
     'grid_unit_rms'`` its two parts rescaled to RMS 1; with ``'code'`` a global latent code
-    (needs the images' ``spatial_shape``, :mod:`gla.latent_code`), drawn by a Dense layer or,
-    with ``config.model.code_decoder='tensor_field'``, as a field of the tensors
-    (:mod:`gla.tensor_field`); or with
+    (needs the images' ``spatial_shape``, :mod:`gla.latent_code`; with
+    ``config.model.code_encoder='tensor_moments'`` its ``z_v`` the moments of the encoder's
+    grid, :mod:`gla.tensor_moments`); or with
     ``config.model.invariant_code_dim > 0`` the global-invariant-code variant."""
     m = config.model
     features = tuple(m.encoder_features)
@@ -49,16 +49,13 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
                              'build_model(..., spatial_shape=(H, W))')
         grid = latent_code.latent_grid(tuple(spatial_shape) + (image_channels,), features,
                                        m.stride)
-        num_variant = config.mask.num_variant or m.code_dim // 2
-        if m.code_decoder == 'tensor_field':
-            encoder = tensor_field.TensorMomentEncoder(encoder, m.code_dim, num_variant,
-                                                       config.group.max_frequency)
-            decoder = tensor_field.TensorFieldDecoder(
-                decoder, grid, num_variant=num_variant, max_rank=config.group.max_frequency,
-                negative_slope=m.negative_slope)
+        if m.code_encoder == 'tensor_moments':
+            encoder = tensor_moments.TensorMomentEncoder(
+                encoder, m.code_dim, config.mask.num_variant or m.code_dim // 2,
+                config.group.max_frequency)
         else:
             encoder = latent_code.CodeEncoder(encoder, m.code_dim)
-            decoder = latent_code.CodeDecoder(decoder, grid, m.negative_slope)
+        decoder = latent_code.CodeDecoder(decoder, grid, m.negative_slope)
         latent_width = m.code_dim
     chain = dict(
         encoder=encoder, decoder=decoder, mask=build_mask(config.mask, latent_width),
@@ -66,8 +63,9 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
                                                         config.group.max_frequency))
     if m.invariant_code_dim:
         return invariant_code.build(m, group, **chain)
-    if m.code_decoder == 'tensor_field':
-        return tensor_field.TensorFieldAutoencoder(**chain, max_rank=config.group.max_frequency)
+    if m.code_encoder == 'tensor_moments':
+        return tensor_moments.TensorMomentAutoencoder(**chain,
+                                                      max_rank=config.group.max_frequency)
     if m.latent == 'code':
         return latent_code.CodeAutoencoder(**chain)
     if m.latent == 'grid_unit_rms':
