@@ -1,10 +1,10 @@
-"""The tensor-field decoder (gla/tensor_field.py, config.model.code_decoder='tensor_field').
+"""The tensor-moment code (gla/tensor_moments.py, config.model.code_encoder='tensor_moments').
 
-A turned tensor code draws the turned grid: for the cube's 24 rotations the field of
-``Phi_R z_v`` is the field of ``z_v`` with its cells moved by ``R`` (the cube's own grid
-action); for arbitrary rotations the point features are unchanged when code and point turn
-together. The config builds that decoder, and the config checks refuse it where it cannot
-apply.
+Moments of weights that move with the cells turn exactly with the cube's rotations; the
+isotropic parts (traces, epsilon) are removed by a projection that commutes with every
+rotation and leaves nothing of a code no rotation moves; the model built from
+configs/adrenal3d_so3.py splits off a trace-free z_v at RMS 1; the config checks refuse the
+encoder where it cannot apply.
 """
 
 import jax
@@ -17,7 +17,7 @@ from configs import test3d
 from gla import config_checks
 from gla import groups
 from gla import models
-from gla import tensor_field
+from gla import tensor_moments
 from gla.groups import cube
 from gla.groups import permutation
 from gla.groups import so3
@@ -25,65 +25,83 @@ from gla.latent_actions import tensor_rotation
 
 
 @pytest.mark.parametrize('max_rank', [1, 2, 3])
-def test_a_turned_code_draws_the_field_with_its_cells_moved_by_the_cube(max_rank):
-    size = tensor_rotation.block_size(max_rank)
-    num_variant = 4 * size
-    decoder = tensor_field.TensorFieldDecoder(decoder=lambda h: h, grid=(6, 6, 6, 5),
-                                              num_variant=num_variant, max_rank=max_rank)
-    z = jax.random.normal(jax.random.key(0), (24, num_variant + 7))
-    params = decoder.init(jax.random.key(1), z)
+def test_moments_of_weights_moved_by_the_cube_are_the_turned_moments(max_rank):
+    weights = jax.random.normal(jax.random.key(0), (24, 6, 6, 6, 4 * max_rank))
     m = jnp.asarray(cube.MATRICES)
-    turned = jnp.concatenate(
-        [tensor_rotation.rotate_tensors(m, z[:, :num_variant], max_rank), z[:, num_variant:]],
-        axis=-1)
-    field = jax.jit(lambda c: decoder.apply(params, c, method=decoder.field))
-    f, f_turned = field(z), field(turned)
-    scale = float(jnp.max(jnp.abs(f)))
-    assert scale > 0.1
-    np.testing.assert_allclose(f_turned, permutation.rotate_cells(m, f), atol=1e-5 * scale)
-    # not trivially so: the field does move (a turn is not the identity on it)
-    assert float(jnp.max(jnp.abs(f_turned[1:] - f[1:]))) > 0.1 * scale
+    p = jnp.asarray(tensor_moments.cell_coordinates((6, 6, 6)).reshape(-1, 3))
+    moments = jax.jit(lambda w: tensor_moments.tensor_moments(
+        w.reshape(24, -1, 4 * max_rank), p, max_rank))
+    before = moments(weights)
+    assert before.shape == (24, 4 * tensor_rotation.block_size(max_rank))
+    after = moments(permutation.rotate_cells(m, weights))
+    scale = float(jnp.max(jnp.abs(before)))
+    np.testing.assert_allclose(after, tensor_rotation.rotate_tensors(m, before, max_rank),
+                               atol=1e-5 * scale)
+    assert float(jnp.max(jnp.abs(after[1:] - before[1:]))) > 0.1 * scale  # they do move
+    # rank 1 of block 0 is the weighted mean position
+    w0 = weights[0].reshape(-1, 4 * max_rank)[:, 0]
+    np.testing.assert_allclose(before[0, :3], (w0[:, None] * p).mean(0), rtol=1e-5, atol=1e-6)
 
 
-def test_the_point_features_are_unchanged_when_code_and_point_turn_together():
+def test_remove_isotropic_is_a_projection_that_commutes_with_rotations():
+    z = jax.random.normal(jax.random.key(1), (5, 2 * 39 + 2))  # 2 blocks of ranks 1..3, 2 left
     r = so3.sample_rotations(jax.random.key(2), 5)
-    z_v = jax.random.normal(jax.random.key(3), (5, 3 * 12))  # 3 blocks of ranks 1..2
-    p = jax.random.normal(jax.random.key(4), (7, 3))
-    a = tensor_field.tensor_invariants(z_v, p, 2)
-    turned = tensor_rotation.rotate_tensors(r, z_v, 2)
-    for b in range(5):
-        moved = tensor_field.tensor_invariants(turned[b:b + 1], p @ r[b].T, 2)
-        np.testing.assert_allclose(moved[0], a[b], rtol=1e-4, atol=1e-4)
-    # the features read each block: rank 1 is v . p, rank 2 is p^T M p
-    v, mat = z_v[0, :3], z_v[0, 3:12].reshape(3, 3)
-    np.testing.assert_allclose(a[0, :, 0], p @ v, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(a[0, :, 3], jnp.einsum('pi,ij,pj->p', p, mat, p), rtol=1e-4,
-                               atol=1e-4)
+    kept = tensor_rotation.remove_isotropic(z, 3)
+    np.testing.assert_allclose(tensor_rotation.remove_isotropic(kept, 3), kept, atol=1e-6)
+    np.testing.assert_allclose(tensor_rotation.rotate_tensors(r, kept, 3),
+                               tensor_rotation.remove_isotropic(
+                                   tensor_rotation.rotate_tensors(r, z, 3), 3), atol=1e-5)
+    np.testing.assert_array_equal(kept[:, -2:], z[:, -2:])  # entries after the blocks
+    # a code no rotation moves (c I, c' epsilon) is removed entirely
+    eps = np.zeros((3, 3, 3))
+    for (i, j, k), sign in (((0, 1, 2), 1), ((1, 2, 0), 1), ((2, 0, 1), 1),
+                            ((0, 2, 1), -1), ((2, 1, 0), -1), ((1, 0, 2), -1)):
+        eps[i, j, k] = sign
+    block = np.concatenate([np.zeros(3), 2.5 * np.eye(3).ravel(), -1.5 * eps.ravel()])
+    still = jnp.asarray(np.tile(block, 2)[None], jnp.float32)
+    np.testing.assert_allclose(tensor_rotation.rotate_tensors(r[:1], still, 3), still,
+                               atol=1e-5)
+    np.testing.assert_allclose(tensor_rotation.remove_isotropic(still, 3), 0.0, atol=1e-6)
+    with pytest.raises(ValueError, match='up to 3'):
+        tensor_rotation.remove_isotropic(z, 4)
 
 
-def test_the_config_builds_the_field_decoder_and_checks_refuse_it_elsewhere():
-    config = test3d.get_config()
-    config.group.name = 'so3'
-    config.group.latent_action = 'tensors'
-    config.group.max_frequency = 2
-    config.model.latent = 'code'
-    config.model.code_dim = 48  # 24 variant entries = 2 blocks
-    config.mask.kind = 'manual'
-    config.model.code_decoder = 'tensor_field'
+def test_the_so3_config_splits_off_a_trace_free_z_v_at_unit_rms():
+    config = adrenal3d_so3.get_config()
+    assert config.model.code_encoder == 'tensor_moments'
     assert not config_checks.config_problems(config)
-    model = models.build_model(config, groups.group_from_config(config.group), 1, (16, 16, 16))
-    assert isinstance(model.decoder, tensor_field.TensorFieldDecoder)
-    x = jax.random.uniform(jax.random.key(0), (2, 16, 16, 16, 1), minval=-1, maxval=1)
+    model = models.build_model(config, groups.group_from_config(config.group), 1,
+                               (32, 32, 32))
+    assert isinstance(model, tensor_moments.TensorMomentAutoencoder)
+    x = jax.random.uniform(jax.random.key(0), (2, 32, 32, 32, 1), minval=-1, maxval=1)
     g = so3.sample_rotations(jax.random.key(1), 2)
     params = model.init(jax.random.key(2), x, g)['params']
-    assert models.forward(model, params, x, g).prediction.shape == x.shape
-    assert params['decoder']['invariant']['kernel'].shape[0] == 24  # z_i: the other half
-    assert params['decoder']['point']['kernel'].shape[0] == 2 * 2 + 1  # 2 blocks x 2 ranks, |p|^2
-    for name, value in (('model.latent', 'grid'), ('group.latent_action', 'grid'),
-                        ('mask.kind', 'learned')):
+    parts = models.forward(model, params, x, g)
+    assert parts.prediction.shape == x.shape
+    n_v = config.model.code_dim // 2
+    blocks = np.asarray(parts.z_v[:, :n_v]).reshape(2, -1, 12)
+    np.testing.assert_allclose(np.trace(blocks[..., 3:].reshape(2, -1, 3, 3), axis1=-2,
+                                        axis2=-1), 0.0, atol=1e-5)
+    # z_v is the rescaled trace-free variant half of the code, z_i the rescaled other half
+    z = np.asarray(parts.z)
+    kept = np.asarray(tensor_rotation.remove_isotropic(jnp.asarray(z[:, :n_v]), 2))
+    norm = np.sqrt(np.mean(np.square(kept), axis=1, keepdims=True) + 1e-6)
+    np.testing.assert_allclose(parts.z_v[:, :n_v], kept / norm, rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(parts.z_v[:, n_v:], 0.0)
+    np.testing.assert_allclose(np.mean(np.square(parts.z_i[:, n_v:]), axis=1), 1.0, rtol=1e-3)
+    assert params['encoder']['cell_weights']['kernel'].shape == (32, 2 * (n_v // 12))
+
+
+def test_the_config_checks_refuse_tensor_moments_where_they_cannot_apply():
+    config = test3d.get_config()
+    config.model.code_encoder = 'tensor_moments'
+    problems = config_checks.config_problems(config)
+    assert any("code_encoder='tensor_moments'" in p and "latent='code'" in p
+               for p in problems), problems
+    for name, value in (('group.latent_action', 'fourier'), ('mask.kind', 'learned'),
+                        ('group.max_frequency', 4)):
         wrong = adrenal3d_so3.get_config()
-        wrong.model.code_decoder = 'tensor_field'
         section, field = name.split('.')
         wrong[section][field] = value
         problems = config_checks.config_problems(wrong)
-        assert any("code_decoder='tensor_field'" in p for p in problems), (name, problems)
+        assert any("code_encoder='tensor_moments'" in p for p in problems), (name, problems)
