@@ -124,16 +124,9 @@ def _group_problems(config) -> list:
     return problems
 
 
-def _model_problems(config) -> list:
+def _code_problems(config) -> list:
+    """The global latent code (``config.model.latent='code'``) and how it is read."""
     problems, model = [], config.model
-    _choice(problems, 'config.mask.kind', config.mask.kind, mask_lib.MASK_KINDS)
-    _choice(problems, 'config.model.conv_transpose', model.conv_transpose,
-            networks.CONV_TRANSPOSE_KINDS)
-    _choice(problems, 'config.model.strided_conv', model.strided_conv,
-            networks.STRIDED_CONV_KINDS)
-    _choice(problems, 'config.model.init', model.init, networks.INITS)
-    _choice(problems, 'config.model.latent', model.latent, latent_code.LATENT_KINDS)
-    _positive(problems, 'config.model.code_dim', model.code_dim, integer=True)
     if model.latent == 'code' and config.group.latent_action not in (
             latent_actions.CHANNEL_ACTIONS):
         problems.append(f"config.model.latent='code' is a vector without a grid, but "
@@ -163,6 +156,20 @@ def _model_problems(config) -> list:
                         f'{config.group.latent_action!r}, mask.kind={config.mask.kind!r}, '
                         f'spatial_ndim={config.data.spatial_ndim}, max_frequency='
                         f"{config.group.max_frequency}: or use code_encoder='dense'")
+    return problems
+
+
+def _model_problems(config) -> list:
+    problems, model = [], config.model
+    _choice(problems, 'config.mask.kind', config.mask.kind, mask_lib.MASK_KINDS)
+    _choice(problems, 'config.model.conv_transpose', model.conv_transpose,
+            networks.CONV_TRANSPOSE_KINDS)
+    _choice(problems, 'config.model.strided_conv', model.strided_conv,
+            networks.STRIDED_CONV_KINDS)
+    _choice(problems, 'config.model.init', model.init, networks.INITS)
+    _choice(problems, 'config.model.latent', model.latent, latent_code.LATENT_KINDS)
+    _positive(problems, 'config.model.code_dim', model.code_dim, integer=True)
+    problems += _code_problems(config)
     if model.latent == 'code' and model.invariant_code_dim:
         problems.append("config.model.latent='code' already makes z_i a global code: set "
                         'config.model.invariant_code_dim=0')
