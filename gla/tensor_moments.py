@@ -32,20 +32,20 @@ from typing import Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from gla import latent_code
+from gla.groups import resample3d
 from gla.latent_actions import tensor_rotation
 
 MAX_RANK = 3  # remove_isotropic knows the isotropic tensors up to rank 3
 
 
-def cell_coordinates(grid: Sequence[int]) -> np.ndarray:
-    """Centred coordinates ``(d, h, w)`` of the cells of a grid ``grid`` ``(D, H, W)``, in
-    units of half the grid's side: ``(D, H, W, 3)``, symmetric about 0 (on a side of 8 cells
-    the innermost sit at +-1/8, the outermost at +-7/8)."""
-    axes = [(np.arange(n) - (n - 1) / 2) / (n / 2) for n in grid]
-    return np.stack(np.meshgrid(*axes, indexing='ij'), axis=-1).astype(np.float32)
+def cell_coordinates(grid: Sequence[int]) -> jax.Array:
+    """Centred coordinates ``(d, h, w)`` of the cells of a grid ``grid`` ``(D, H, W)``
+    (:func:`gla.groups.resample3d.centred_grid`), in units of half the longest side, one
+    scale for every axis so that rotations stay rotations: ``(D * H * W, 3)`` (on a side of 8
+    cells the innermost sit at +-1/8, the outermost at +-7/8)."""
+    return resample3d.centred_grid(tuple(grid)).reshape(-1, 3) / (max(grid) / 2)
 
 
 def tensor_moments(weights: jax.Array, p: jax.Array, max_rank: int) -> jax.Array:
@@ -83,7 +83,7 @@ class TensorMomentEncoder(nn.Module):
         cells = grid.reshape(grid.shape[0], -1, grid.shape[-1])
         num_blocks = self.num_variant // tensor_rotation.block_size(self.max_rank)
         weights = nn.Dense(num_blocks * self.max_rank, name='cell_weights')(cells)
-        p = jnp.asarray(cell_coordinates(grid.shape[1:-1]).reshape(-1, 3))
+        p = cell_coordinates(grid.shape[1:-1])
         rest = nn.Dense(self.dim - self.num_variant, name='to_code')(
             grid.reshape(grid.shape[0], -1))
         return jnp.concatenate([tensor_moments(weights, p, self.max_rank), rest], axis=-1)

@@ -28,7 +28,7 @@ from gla.latent_actions import tensor_rotation
 def test_moments_of_weights_moved_by_the_cube_are_the_turned_moments(max_rank):
     weights = jax.random.normal(jax.random.key(0), (24, 6, 6, 6, 4 * max_rank))
     m = jnp.asarray(cube.MATRICES)
-    p = jnp.asarray(tensor_moments.cell_coordinates((6, 6, 6)).reshape(-1, 3))
+    p = tensor_moments.cell_coordinates((6, 6, 6))
     moments = jax.jit(lambda w: tensor_moments.tensor_moments(
         w.reshape(24, -1, 4 * max_rank), p, max_rank))
     before = moments(weights)

@@ -28,6 +28,7 @@ from typing import Callable
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def block_size(max_rank: int) -> int:
@@ -66,12 +67,9 @@ def rotate_tensors(r: jax.Array, z: jax.Array, max_rank: int) -> jax.Array:
     return jnp.concatenate([turned, z[:, num_blocks * size:]], axis=-1)
 
 
-def _levi_civita() -> jax.Array:
-    eps = jnp.zeros((3, 3, 3))
-    for (i, j, k), sign in (((0, 1, 2), 1), ((1, 2, 0), 1), ((2, 0, 1), 1),
-                            ((0, 2, 1), -1), ((2, 1, 0), -1), ((1, 0, 2), -1)):
-        eps = eps.at[i, j, k].set(sign)
-    return eps
+# (3, 3, 3) epsilon_ijk: +1 on even permutations of (0, 1, 2), -1 on odd ones, else 0
+LEVI_CIVITA = np.linalg.det(np.eye(3)[np.stack(np.meshgrid(*[range(3)] * 3, indexing='ij'),
+                                                -1)]).round().astype(np.float32)
 
 
 def remove_isotropic(z: jax.Array, max_rank: int) -> jax.Array:
@@ -93,7 +91,7 @@ def remove_isotropic(z: jax.Array, max_rank: int) -> jax.Array:
         parts.append((m - trace * jnp.eye(3, dtype=z.dtype) / 3).reshape(
             z.shape[0], num_blocks, 9))
     if max_rank >= 3:
-        eps = _levi_civita().astype(z.dtype)
+        eps = jnp.asarray(LEVI_CIVITA, z.dtype)
         t = blocks[..., 12:39].reshape(z.shape[0], num_blocks, 3, 3, 3)
         along = jnp.einsum('zyabc,abc->zy', t, eps)[..., None, None, None] / 6
         parts.append((t - along * eps).reshape(z.shape[0], num_blocks, 27))
