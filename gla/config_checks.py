@@ -144,12 +144,12 @@ def _code_problems(config) -> list:
                             f'{size}')
     _choice(problems, 'config.model.code_encoder', model.code_encoder,
             latent_code.CODE_ENCODERS)
-    if model.code_encoder == 'tensor_moments' and not (
+    if model.code_encoder in tensor_moments.ENCODERS and not (
             model.latent == 'code' and config.group.latent_action == 'tensors'
             and config.mask.kind == 'manual' and config.data.spatial_ndim == 3
             and config.group.max_frequency <= tensor_moments.MAX_RANK):
-        problems.append("config.model.code_encoder='tensor_moments' makes z_v the tensor "
-                        "moments of a 3D grid, which needs config.model.latent='code', "
+        problems.append(f'config.model.code_encoder={model.code_encoder!r} makes z_v the '
+                        "tensor moments of a 3D grid, which needs config.model.latent='code', "
                         "config.group.latent_action='tensors', config.mask.kind='manual', "
                         f'3D data and config.group.max_frequency <= {tensor_moments.MAX_RANK}; '
                         f'got latent={model.latent!r}, latent_action='

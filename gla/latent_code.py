@@ -36,7 +36,8 @@ import jax.numpy as jnp
 from gla import autoencoder
 
 LATENT_KINDS = ('grid', 'grid_unit_rms', 'code')  # config.model.latent
-CODE_ENCODERS = ('dense', 'tensor_moments')  # config.model.code_encoder (gla/tensor_moments.py)
+# config.model.code_encoder (gla/tensor_moments.py)
+CODE_ENCODERS = ('dense', 'tensor_moments', 'isotropic_moments')
 
 
 def unit_rms(u: jax.Array, weights: jax.Array, eps: float = 1e-6) -> jax.Array:

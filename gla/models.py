@@ -34,7 +34,8 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
     'grid_unit_rms'`` its two parts rescaled to RMS 1; with ``'code'`` a global latent code
     (needs the images' ``spatial_shape``, :mod:`gla.latent_code`; with
     ``config.model.code_encoder='tensor_moments'`` its ``z_v`` the moments of the encoder's
-    grid, :mod:`gla.tensor_moments`); or with
+    grid, with ``'isotropic_moments'`` those of the input's isotropic features,
+    :mod:`gla.tensor_moments`); or with
     ``config.model.invariant_code_dim > 0`` the global-invariant-code variant."""
     m = config.model
     features = tuple(m.encoder_features)
@@ -49,8 +50,8 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
                              'build_model(..., spatial_shape=(H, W))')
         grid = latent_code.latent_grid(tuple(spatial_shape) + (image_channels,), features,
                                        m.stride)
-        if m.code_encoder == 'tensor_moments':
-            encoder = tensor_moments.TensorMomentEncoder(
+        if m.code_encoder in tensor_moments.ENCODERS:
+            encoder = tensor_moments.ENCODERS[m.code_encoder](
                 encoder, m.code_dim, config.mask.num_variant or m.code_dim // 2,
                 config.group.max_frequency)
         else:
@@ -63,7 +64,7 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
                                                         config.group.max_frequency))
     if m.invariant_code_dim:
         return invariant_code.build(m, group, **chain)
-    if m.code_encoder == 'tensor_moments':
+    if m.code_encoder in tensor_moments.ENCODERS:
         return tensor_moments.TensorMomentAutoencoder(**chain,
                                                       max_rank=config.group.max_frequency)
     if m.latent == 'code':

@@ -26,12 +26,14 @@ stays low, and it can no longer be met by traces. The decoder is the plain
 
 from __future__ import annotations
 
+import math
 import string
 from typing import Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gla import latent_code
 from gla.groups import resample3d
@@ -89,6 +91,76 @@ class TensorMomentEncoder(nn.Module):
         return jnp.concatenate([tensor_moments(weights, p, self.max_rank), rest], axis=-1)
 
 
+def gaussian_blur(x: jax.Array, sigma: float) -> jax.Array:
+    """``x`` ``(B, D, H, W, C)`` blurred by an isotropic Gaussian of ``sigma`` voxels (cut at
+    3 sigma, separable, edges padded by their own values): a filter that commutes with every
+    rotation up to its sampling."""
+    radius = max(1, math.ceil(3 * sigma))
+    taps = np.exp(-np.arange(-radius, radius + 1) ** 2 / (2 * sigma ** 2))
+    taps = taps / taps.sum()
+    for axis in (1, 2, 3):
+        padding = [(0, 0)] * x.ndim
+        padding[axis] = (radius, radius)
+        padded = jnp.pad(x, padding, mode='edge')
+        x = sum(float(t) * jax.lax.slice_in_dim(padded, i, i + x.shape[axis], axis=axis)
+                for i, t in enumerate(taps))
+    return x
+
+
+def gradient_norm(x: jax.Array) -> jax.Array:
+    """``|grad x|`` of ``x`` ``(B, D, H, W, C)`` by central differences (edges padded by
+    their own values), per channel: ``(B, D, H, W, C)``."""
+    squared = 0.0
+    for axis in (1, 2, 3):
+        padding = [(0, 0)] * x.ndim
+        padding[axis] = (1, 1)
+        padded = jnp.pad(x, padding, mode='edge')
+        size = x.shape[axis]
+        difference = (jax.lax.slice_in_dim(padded, 2, size + 2, axis=axis)
+                      - jax.lax.slice_in_dim(padded, 0, size, axis=axis)) / 2
+        squared = squared + difference ** 2
+    return jnp.sqrt(squared + 1e-12)
+
+
+def isotropic_features(x: jax.Array, sigmas: Sequence[float]) -> jax.Array:
+    """Per-voxel features of ``x`` ``(B, D, H, W, C)`` that no rotation changes, only moves:
+    ``x``, its Gaussian blurs at ``sigmas`` and their gradient norms,
+    ``(B, D, H, W, C * (1 + 2 len(sigmas)))``. ``F(T_R x)(p) = F(x)(R^T p)`` up to sampling."""
+    blurs = [gaussian_blur(x, s) for s in sigmas]
+    return jnp.concatenate([x, *blurs, *(gradient_norm(b) for b in blurs)], axis=-1)
+
+
+class IsotropicMomentEncoder(nn.Module):
+    """Like :class:`TensorMomentEncoder`, but the per-voxel weights come from the input
+    itself, not from the encoder's grid: an MLP on :func:`isotropic_features` of ``x``
+    ``(B, D, H, W, C)`` at each voxel inside the ball ``|p| <= 1``. Those features and the
+    ball move with a rotation and do not change, so the moments turn by ``R`` by
+    construction, up to the trilinear resampling of ``T_R x``: the convolutions' lack of
+    equivariance no longer enters ``z_v``. ``z_i`` is the Dense layer on the encoder's grid;
+    the code is ``(B, dim)``, its first ``num_variant`` entries the tensor blocks."""
+    encoder: nn.Module
+    dim: int
+    num_variant: int
+    max_rank: int = 2
+    sigmas: Sequence[float] = (1.0, 2.0, 4.0)
+    hidden: int = 32
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        grid = self.encoder(x)
+        features = isotropic_features(x, self.sigmas)
+        voxels = features.reshape(x.shape[0], -1, features.shape[-1])
+        p = cell_coordinates(x.shape[1:-1])
+        in_ball = (jnp.sum(p ** 2, axis=-1) <= 1.0).astype(x.dtype)[None, :, None]
+        num_blocks = self.num_variant // tensor_rotation.block_size(self.max_rank)
+        h = nn.gelu(nn.Dense(self.hidden, name='voxel_hidden_0')(voxels))
+        h = nn.gelu(nn.Dense(self.hidden, name='voxel_hidden_1')(h))
+        weights = nn.Dense(num_blocks * self.max_rank, name='voxel_weights')(h) * in_ball
+        rest = nn.Dense(self.dim - self.num_variant, name='to_code')(
+            grid.reshape(grid.shape[0], -1))
+        return jnp.concatenate([tensor_moments(weights, p, self.max_rank), rest], axis=-1)
+
+
 class TensorMomentAutoencoder(latent_code.CodeAutoencoder):
     """:class:`~gla.latent_code.CodeAutoencoder` whose ``z_v`` keeps no rotation-invariant
     part: ``z_v = rms(remove_isotropic(M z))`` (:func:`~gla.latent_actions.tensor_rotation.
@@ -99,3 +171,8 @@ class TensorMomentAutoencoder(latent_code.CodeAutoencoder):
         m = self.mask().astype(z.dtype)
         z_v = tensor_rotation.remove_isotropic(m * z, self.max_rank)
         return latent_code.unit_rms(z_v, m), latent_code.unit_rms((1 - m) * z, 1 - m)
+
+
+# config.model.code_encoder -> the encoder that reads z_v as moments
+ENCODERS = {'tensor_moments': TensorMomentEncoder,
+            'isotropic_moments': IsotropicMomentEncoder}
