@@ -27,7 +27,6 @@ stays low, and it can no longer be met by traces. The decoder is the plain
 from __future__ import annotations
 
 import math
-import string
 from typing import Sequence
 
 import flax.linen as nn
@@ -59,13 +58,12 @@ def tensor_moments(weights: jax.Array, p: jax.Array, max_rank: int) -> jax.Array
     batch, points = weights.shape[:2]
     num_blocks = weights.shape[-1] // max_rank
     w = weights.reshape(batch, points, num_blocks, max_rank)
-    letters = string.ascii_letters[:max_rank]
-    out = []
+    out, power = [], jnp.ones((points, 1), p.dtype)
     for rank in range(1, max_rank + 1):
-        idx = letters[:rank]
-        spec = 'zxk,' + ','.join(f'x{i}' for i in idx) + '->zk' + idx
-        moment = jnp.einsum(spec, w[..., rank - 1], *([p] * rank)) / points
-        out.append(moment.reshape(batch, num_blocks, 3 ** rank))
+        power = (power[:, :, None] * p[:, None, :]).reshape(points, 3 ** rank)  # p^{(x)r}
+        # one matmul over the points; an einsum with r copies of p would build (B, P, K, 3^r)
+        moment = jnp.einsum('zxk,xm->zkm', w[..., rank - 1], power) / points
+        out.append(moment)
     return jnp.concatenate(out, axis=-1).reshape(batch, -1)
 
 
