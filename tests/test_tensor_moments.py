@@ -97,19 +97,21 @@ def test_the_so3_config_splits_off_a_trace_free_z_v_at_unit_rms():
     assert params['encoder']['cell_weights']['kernel'].shape == (32, 2 * (n_v // 12))
 
 
-def test_the_config_checks_refuse_tensor_moments_where_they_cannot_apply():
+@pytest.mark.parametrize('code_encoder', ['tensor_moments', 'isotropic_moments'])
+def test_the_config_checks_refuse_moments_where_they_cannot_apply(code_encoder):
     config = test3d.get_config()
-    config.model.code_encoder = 'tensor_moments'
+    config.model.code_encoder = code_encoder
     problems = config_checks.config_problems(config)
-    assert any("code_encoder='tensor_moments'" in p and "latent='code'" in p
+    assert any(f"code_encoder='{code_encoder}'" in p and "latent='code'" in p
                for p in problems), problems
     for name, value in (('group.latent_action', 'fourier'), ('mask.kind', 'learned'),
                         ('group.max_frequency', 4)):
         wrong = adrenal3d_so3.get_config()
+        wrong.model.code_encoder = code_encoder
         section, field = name.split('.')
         wrong[section][field] = value
         problems = config_checks.config_problems(wrong)
-        assert any("code_encoder='tensor_moments'" in p for p in problems), (name, problems)
+        assert any(f"code_encoder='{code_encoder}'" in p for p in problems), (name, problems)
 
 
 def _adrenal_volumes(count: int) -> jax.Array:
@@ -144,6 +146,22 @@ def test_isotropic_features_commute_with_the_cube():
     np.testing.assert_allclose(tensor_moments.gaussian_blur(jnp.ones((1, 8, 8, 8, 1)), 2.0),
                                1.0, rtol=1e-6)
     np.testing.assert_allclose(tensor_moments.gradient_norm(ramp)[:, 1:-1], 0.5, rtol=1e-5)
+
+
+@pytest.mark.parametrize('sigma', [1.0, 2.0, 4.0])
+def test_gaussian_blur_is_the_edge_padded_separable_filter(sigma):
+    x = np.random.default_rng(0).normal(size=(2, 12, 10, 9, 1)).astype(np.float32)
+    radius = int(np.ceil(3 * sigma))
+    taps = np.exp(-np.arange(-radius, radius + 1) ** 2 / (2 * sigma ** 2))
+    expected = x
+    for axis in (1, 2, 3):
+        padding = [(0, 0)] * 5
+        padding[axis] = (radius, radius)
+        padded = np.pad(expected, padding, mode='edge')
+        expected = sum(t * np.take(padded, np.arange(i, i + x.shape[axis]), axis=axis)
+                       for i, t in enumerate(taps / taps.sum()))
+    np.testing.assert_allclose(tensor_moments.gaussian_blur(jnp.asarray(x), sigma), expected,
+                               atol=1e-5)
 
 
 def test_isotropic_moments_turn_with_the_volume_by_construction():
