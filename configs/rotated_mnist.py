@@ -54,9 +54,13 @@ def get_config() -> ml_collections.ConfigDict:
     config.model.latent = 'grid'
     config.model.code_dim = 128  # entries of that code (latent='code')
     # how the code is read: 'dense' (a Dense layer on the grid) | 'tensor_moments' (3D
-    # 'tensors': z_v = trace-free moments of the grid, turned with the volume;
-    # gla/tensor_moments.py)
+    # 'tensors': z_v = trace-free moments of the grid, turned with the volume) |
+    # 'isotropic_moments' (the same moments of the input's own rotation-invariant
+    # features: equivariant by construction; gla/tensor_moments.py)
     config.model.code_encoder = 'dense'
+    # how the code is drawn: 'dense' (a Dense layer to the grid) | 'frame' (3D moments:
+    # in a frame read off z_v, then turned into it; equivariant; gla/frame_decoder.py)
+    config.model.code_decoder = 'dense'
     # >0: z_i is a global code LayerNorm(Dense(flatten z)) of this size, not the invariant
     # channels (gla/invariant_code.py; configs/rotated_mnist_invariant.py). 0 = the paper.
     config.model.invariant_code_dim = 0

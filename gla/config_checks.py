@@ -156,6 +156,19 @@ def _code_problems(config) -> list:
                         f'{config.group.latent_action!r}, mask.kind={config.mask.kind!r}, '
                         f'spatial_ndim={config.data.spatial_ndim}, max_frequency='
                         f"{config.group.max_frequency}: or use code_encoder='dense'")
+    return problems + _code_decoder_problems(config)
+
+
+def _code_decoder_problems(config) -> list:
+    """How the code is drawn (``config.model.code_decoder``)."""
+    problems, model = [], config.model
+    _choice(problems, 'config.model.code_decoder', model.code_decoder,
+            latent_code.CODE_DECODERS)
+    if model.code_decoder == 'frame' and model.code_encoder not in tensor_moments.ENCODERS:
+        problems.append("config.model.code_decoder='frame' reads a frame off the vectors of "
+                        'z_v, which needs a tensor-moment code: config.model.code_encoder in '
+                        f'{sorted(tensor_moments.ENCODERS)}, got {model.code_encoder!r}; or '
+                        "use code_decoder='dense'")
     return problems
 
 

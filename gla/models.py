@@ -17,6 +17,7 @@ from typing import Any
 import jax
 import ml_collections
 
+from gla import frame_decoder
 from gla import invariant_code
 from gla import latent_actions
 from gla import latent_code
@@ -56,7 +57,12 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
                 config.group.max_frequency)
         else:
             encoder = latent_code.CodeEncoder(encoder, m.code_dim)
-        decoder = latent_code.CodeDecoder(decoder, grid, m.negative_slope)
+        if m.code_decoder == 'frame':
+            decoder = frame_decoder.FrameDecoder(
+                decoder, grid, config.mask.num_variant or m.code_dim // 2,
+                config.group.max_frequency, m.negative_slope)
+        else:
+            decoder = latent_code.CodeDecoder(decoder, grid, m.negative_slope)
         latent_width = m.code_dim
     chain = dict(
         encoder=encoder, decoder=decoder, mask=build_mask(config.mask, latent_width),

@@ -37,7 +37,7 @@ STRUCTURAL_FIELDS = (
     'model.encoder_features', 'model.kernel_size', 'model.stride',
     'mask.kind', 'mask.num_variant',
     'model.invariant_code_dim', 'model.invariant_code_hidden', 'model.latent', 'model.code_dim',
-    'model.invariant_code_block', 'model.code_encoder',
+    'model.invariant_code_block', 'model.code_encoder', 'model.code_decoder',
     'group.max_frequency',
 )
 # Fields a relaunch may change without comment (a longer run, another evaluation).
@@ -53,6 +53,7 @@ LEGACY_DEFAULTS = {
     'model.latent': 'grid',
     'model.code_dim': 128,
     'model.code_encoder': 'dense',
+    'model.code_decoder': 'dense',
     'group.max_frequency': 4,
     'model.invariant_code_dim': 0,
     'model.invariant_code_hidden': 0,
