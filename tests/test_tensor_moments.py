@@ -73,7 +73,8 @@ def test_remove_isotropic_is_a_projection_that_commutes_with_rotations():
 
 def test_the_so3_config_splits_off_a_trace_free_z_v_at_unit_rms():
     config = adrenal3d_so3.get_config()
-    assert config.model.code_encoder == 'tensor_moments'
+    assert (config.model.code_encoder, config.model.code_decoder) == ('isotropic_moments',
+                                                                      'frame')
     assert not config_checks.config_problems(config)
     model = models.build_model(config, groups.group_from_config(config.group), 1,
                                (32, 32, 32))
@@ -94,7 +95,7 @@ def test_the_so3_config_splits_off_a_trace_free_z_v_at_unit_rms():
     np.testing.assert_allclose(parts.z_v[:, :n_v], kept / norm, rtol=1e-4, atol=1e-6)
     np.testing.assert_array_equal(parts.z_v[:, n_v:], 0.0)
     np.testing.assert_allclose(np.mean(np.square(parts.z_i[:, n_v:]), axis=1), 1.0, rtol=1e-3)
-    assert params['encoder']['cell_weights']['kernel'].shape == (32, 2 * (n_v // 12))
+    assert params['encoder']['voxel_weights']['kernel'].shape == (32, 2 * (n_v // 12))
 
 
 @pytest.mark.parametrize('code_encoder', ['tensor_moments', 'isotropic_moments'])
