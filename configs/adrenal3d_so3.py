@@ -10,20 +10,27 @@ The latent is the SO(3) counterpart of configs/rotated_mnist_so2.py (beyond the 
 issue 15): a global code whose first half is ``z_v`` and second half ``z_i`` (a fixed split,
 each part rescaled to RMS 1); ``Phi_R`` turns ``z_v`` as blocks of Cartesian tensors, a
 3-vector and a 3x3 matrix each (``'tensors'``, ranks 1..2: ``v -> R v``, ``M -> R M R^T``;
-exact and orthogonal for every rotation); Dense -> the grid -> the decoder. ``z_v`` is read
-from the encoder's 8^3 x 32 grid as moments about its centre with the traces removed
-(``model.code_encoder='tensor_moments'``, gla/tensor_moments.py), ``z_i`` by a Dense layer.
-Adam 1e-3 with a cosine decay, 40 epochs.
+exact and orthogonal for every rotation). ``z_v`` is the moments about the centre (ranks
+1..2, traces removed) of weights that an MLP gives each 2^3 block of the input from its own
+blurs and gradient norms (``model.code_encoder='isotropic_moments'``, gla/tensor_moments.py):
+a rotation moves those features and does not change them, so ``z_v`` turns with the volume
+by construction. ``z_i`` is a Dense layer on the encoder's 8^3 x 32 grid. The decoder draws
+the code in a frame read off ``z_v`` and turns the volume into it
+(``model.code_decoder='frame'``, gla/frame_decoder.py), so decoding turns with the code.
+Adam 1e-3 with a cosine decay, 10 epochs.
 
-Measured, seeds 0-2 (docs/results.md, "SO(3): the code's z_v was its traces"): 23.63 +-
-0.07 dB over 8 rotations (all-background 19.41, copy-input 18.22), SSIM 0.752, Dice 0.584,
-relative equivariance error 0.120 +- 0.062 (0.39-0.56 under Haar rotations), 0 divergence
-warnings; 12.7 minutes alone, 27 beside a second run. The pose turns with the volume,
-partly; the shape is drawn as a smooth ellipsoid (targets SSIM 0.85, error 0.05 not met).
+Measured, seeds 0-2 (docs/results.md, "SO(3): moments of the input's own features"):
+24.52 +- 0.09 dB over 8 rotations (all-background 19.41, copy-input 18.22), SSIM 0.798,
+Dice 0.653, relative equivariance error 0.0001 (0.013-0.016 under Haar rotations), 0
+divergence warnings; 15.6 minutes beside a second run. The pose turns with the volume; the
+shape is drawn smooth (target SSIM 0.85 not met).
 
-``--config.model.code_encoder=dense`` is the earlier form (a Dense layer for the whole
-code): 24.30 dB, SSIM 0.780, and an equivariance error of 0.0007 that measures traces,
-99.9 % of its ``z_v``, which no rotation moves; the rest of its ``z_v`` is at error 0.8-0.9.
+``--config.model.code_encoder=tensor_moments --config.model.code_decoder=dense
+--config.num_epochs=40`` is the previous default (moments of the encoder's grid): 23.63 dB,
+SSIM 0.752, equivariance error 0.12 (0.39-0.56 under Haar rotations).
+``--config.model.code_encoder=dense --config.model.code_decoder=dense`` is the earlier form
+(a Dense layer for the whole code; 40 epochs): 24.30 dB, SSIM 0.780, and an equivariance
+error of 0.0007 that measures traces, 99.9 % of its ``z_v``, which no rotation moves.
 
 The paper's form, one override away (``--config.model.latent=grid
 --config.group.latent_action=grid --config.mask.kind=learned``), resamples the 8^3 latent

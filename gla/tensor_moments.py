@@ -20,8 +20,14 @@ energy sat in the traces, so its equivariance error of 0.0007 measured an invari
 frame in which ``R`` turns the volume. Where the cells' features move with the volume
 (``E(T_R x)(p) ~ E(x)(R^T p)``), the moments turn by ``R``: ``z_v`` is equivariant up to
 how far the convolutions and the resampling are from it, so ``L_const`` starts low and
-stays low, and it can no longer be met by traces. The decoder is the plain
-:class:`gla.latent_code.CodeDecoder`.
+stays low, and it can no longer be met by traces.
+
+``config.model.code_encoder='isotropic_moments'`` (:class:`IsotropicMomentEncoder`, the
+default of ``configs/adrenal3d_so3.py``) takes the weights from the input instead, from
+features a rotation moves but does not change (:func:`isotropic_features`): then ``z_v`` is
+equivariant by construction, up to resampling, not only as far as the convolutions are. The
+code is drawn by :class:`gla.latent_code.CodeDecoder`, or in a frame read off ``z_v``
+(:mod:`gla.frame_decoder`).
 """
 
 from __future__ import annotations
@@ -138,8 +144,9 @@ def isotropic_features(x: jax.Array, sigmas: Sequence[float]) -> jax.Array:
 class IsotropicMomentEncoder(nn.Module):
     """Like :class:`TensorMomentEncoder`, but the per-cell weights come from the input
     itself, not from the encoder's grid: an MLP on :func:`isotropic_features` of ``x``
-    ``(B, D, H, W, C)``, averaged over blocks of ``pool^3`` voxels (at 32^3 the MLP on all
-    voxels made the step 6x slower), at each cell inside the ball ``|p| <= 1``. Those
+    ``(B, D, H, W, C)``, averaged over blocks of ``pool^3`` voxels (the MLP on every 32^3
+    voxel, with the blur as shifted slices, made the step 6x slower), at each cell inside
+    the ball ``|p| <= 1``. Those
     features and the ball move with a rotation and do not change, so the moments turn by
     ``R`` by construction (exactly for the cube's rotations), up to the trilinear resampling
     of ``T_R x`` and the blocks: the convolutions' lack of equivariance no longer enters
@@ -157,11 +164,11 @@ class IsotropicMomentEncoder(nn.Module):
     def __call__(self, x: jax.Array) -> jax.Array:
         grid = self.encoder(x)
         features = grids.block_mean(isotropic_features(x, self.sigmas), self.pool)
-        voxels = features.reshape(x.shape[0], -1, features.shape[-1])
+        cells = features.reshape(x.shape[0], -1, features.shape[-1])
         p = cell_coordinates(features.shape[1:-1])
         in_ball = (jnp.sum(p ** 2, axis=-1) <= 1.0).astype(x.dtype)[None, :, None]
         num_blocks = self.num_variant // tensor_rotation.block_size(self.max_rank)
-        h = nn.gelu(nn.Dense(self.hidden, name='voxel_hidden_0')(voxels))
+        h = nn.gelu(nn.Dense(self.hidden, name='voxel_hidden_0')(cells))
         h = nn.gelu(nn.Dense(self.hidden, name='voxel_hidden_1')(h))
         weights = nn.Dense(num_blocks * self.max_rank, name='voxel_weights')(h) * in_ball
         rest = nn.Dense(self.dim - self.num_variant, name='to_code')(
