@@ -51,16 +51,15 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
                              'build_model(..., spatial_shape=(H, W))')
         grid = latent_code.latent_grid(tuple(spatial_shape) + (image_channels,), features,
                                        m.stride)
+        num_variant = config.mask.num_variant or m.code_dim // 2  # the code's z_v entries
         if m.code_encoder in tensor_moments.ENCODERS:
             encoder = tensor_moments.ENCODERS[m.code_encoder](
-                encoder, m.code_dim, config.mask.num_variant or m.code_dim // 2,
-                config.group.max_frequency)
+                encoder, m.code_dim, num_variant, config.group.max_frequency)
         else:
             encoder = latent_code.CodeEncoder(encoder, m.code_dim)
         if m.code_decoder == 'frame':
-            decoder = frame_decoder.FrameDecoder(
-                decoder, grid, config.mask.num_variant or m.code_dim // 2,
-                config.group.max_frequency, m.negative_slope)
+            decoder = frame_decoder.FrameDecoder(decoder, grid, num_variant,
+                                                 config.group.max_frequency, m.negative_slope)
         else:
             decoder = latent_code.CodeDecoder(decoder, grid, m.negative_slope)
         latent_width = m.code_dim
