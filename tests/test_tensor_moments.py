@@ -183,5 +183,5 @@ def test_isotropic_moments_turn_with_the_volume_by_construction():
         return float(jnp.linalg.norm(tensor_rotation.rotate_tensors(r, z_v(x), 2) - target)
                      / jnp.linalg.norm(target))
 
-    assert haar_error(z_v) < 0.15  # measured 0.08 at this init
+    assert haar_error(z_v) < 0.15  # measured 0.061 at this init
     assert haar_error(_z_v_and_encode('tensor_moments')[0]) > 0.5  # measured 1.3
