@@ -175,6 +175,23 @@ def evaluate(run: run_lib.Run, dataset: sources.Dataset) -> dict:
 def linear_probe(run, dataset, elements, mask, mesh, batch_size) -> dict:
     """Probe accuracies ``{features: {'upright', 'transformed'}}`` for z, z_v, z_i."""
     config = run.config
+    train_f, upright_f, moved_f, moved_labels = probe_features(
+        run, dataset, elements, mask, mesh, batch_size)
+    results = {}
+    for name in ('z', 'z_v', 'z_i'):
+        results[name] = probe.linear_probe_accuracy(
+            train_f[name], dataset.train.labels,
+            {'upright': (upright_f[name], dataset.test.labels),
+             'transformed': (moved_f[name], moved_labels)},
+            steps=config.eval.probe_steps, l2=config.eval.probe_l2)
+    return results
+
+
+def probe_features(run, dataset, elements, mask, mesh, batch_size) -> tuple:
+    """The probe's inputs ``(train, upright, moved, moved_labels)``: ``{'z', 'z_v', 'z_i':
+    (N, ...)}`` for the training split under the probe's seeded elements, the test split
+    upright, and the test split under every evaluation element in turn (its labels tiled)."""
+    config = run.config
     train, test = dataset.train, dataset.test
     train_g = jax.tree.map(np.asarray, run.group.sample(
         jax.random.key(config.eval.probe_seed), len(train)))
@@ -193,14 +210,7 @@ def linear_probe(run, dataset, elements, mask, mesh, batch_size) -> dict:
     moved_labels = np.tile(test.labels, num_elements)
     train_f, upright_f, moved_f = (run.model.probe_features(z, z_i, mask)
                                    for z, z_i in (train_z, upright_z, moved_z))
-    results = {}
-    for name in ('z', 'z_v', 'z_i'):
-        results[name] = probe.linear_probe_accuracy(
-            train_f[name], train.labels,
-            {'upright': (upright_f[name], test.labels),
-             'transformed': (moved_f[name], moved_labels)},
-            steps=config.eval.probe_steps, l2=config.eval.probe_l2)
-    return results
+    return train_f, upright_f, moved_f, moved_labels
 
 
 def _finite_mean(arrays: list) -> Optional[float]:

@@ -146,11 +146,10 @@ class IsotropicMomentEncoder(nn.Module):
     itself, not from the encoder's grid: an MLP on :func:`isotropic_features` of ``x``
     ``(B, D, H, W, C)``, averaged over blocks of ``pool^3`` voxels (the MLP on every 32^3
     voxel, with the blur as shifted slices, made the step 6x slower), at each cell inside
-    the ball ``|p| <= 1``. Those
-    features and the ball move with a rotation and do not change, so the moments turn by
-    ``R`` by construction (exactly for the cube's rotations), up to the trilinear resampling
-    of ``T_R x`` and the blocks: the convolutions' lack of equivariance no longer enters
-    ``z_v``. ``z_i`` is the Dense layer on the encoder's grid;
+    the ball ``|p| <= 1``. Those features and the ball move with a rotation and do not
+    change, so the moments turn by ``R`` by construction (exactly for the cube's rotations),
+    up to the trilinear resampling of ``T_R x`` and the blocks: the convolutions' lack of
+    equivariance no longer enters ``z_v``. ``z_i`` is the Dense layer on the encoder's grid;
     the code is ``(B, dim)``, its first ``num_variant`` entries the tensor blocks."""
     encoder: nn.Module
     dim: int

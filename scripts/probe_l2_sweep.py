@@ -26,23 +26,15 @@ FOLDS = 5
 
 def z_i_features(run) -> tuple:
     """``(train_features, train_labels, {'upright': ..., 'transformed': ...})`` of z_i, as
-    :func:`gla.evaluate.linear_probe` builds them (captured at its call of the probe)."""
-    captured = {}
-    fit = probe.linear_probe_accuracy
-
-    def capture(train, labels, test_sets, steps, l2):
-        captured[len(captured)] = (train, labels, test_sets)
-        return fit(train, labels, test_sets, steps=steps, l2=l2)
-
-    probe.linear_probe_accuracy = capture
-    try:
-        elements = jax.tree.map(np.asarray, run.group.eval_elements())
-        evaluate.linear_probe(run, sources.load_dataset(run.config.data), elements,
-                              run.mask > 0.5, parallel.make_mesh(),
-                              run.config.eval.batch_size)
-    finally:
-        probe.linear_probe_accuracy = fit
-    return captured[2]  # the probes run on z, z_v, z_i in that order
+    eval.json's probe sees them (:func:`gla.evaluate.probe_features`)."""
+    dataset = sources.load_dataset(run.config.data)
+    elements = jax.tree.map(np.asarray, run.group.eval_elements())
+    train, upright, moved, moved_labels = evaluate.probe_features(
+        run, dataset, elements, run.mask > 0.5, parallel.make_mesh(),
+        run.config.eval.batch_size)
+    return train['z_i'], dataset.train.labels, {
+        'upright': (upright['z_i'], dataset.test.labels),
+        'transformed': (moved['z_i'], moved_labels)}
 
 
 def main(workdirs: list) -> None:
