@@ -61,10 +61,6 @@ def get_config() -> ml_collections.ConfigDict:
     # how the code is drawn: 'dense' (a Dense layer to the grid) | 'frame' (3D moments:
     # in a frame read off z_v, then turned into it; equivariant; gla/frame_decoder.py)
     config.model.code_decoder = 'dense'
-    # code_decoder='yaw_volume' (gla/yaw_renderer.py): the pose from the code's encoder
-    # ('shared'), from a network of its own ('separate'), or that and trained by L_const
-    # alone ('detached')
-    config.model.yaw_pose = 'shared'
     # >0: z_i is a global code LayerNorm(Dense(flatten z)) of this size, not the invariant
     # channels (gla/invariant_code.py; configs/rotated_mnist_invariant.py). 0 = the paper.
     config.model.invariant_code_dim = 0
@@ -85,7 +81,6 @@ def get_config() -> ml_collections.ConfigDict:
     config.loss.lambda_const = 1.0  # weight of L_const
     config.loss.lambda_var = 0.0  # VICReg variance term on the batch of z_i (0 = the paper)
     config.loss.lambda_cov = 0.0  # VICReg covariance term on the batch of z_i (0 = the paper)
-    config.loss.lambda_pose_spread = 0.0  # spread of a yaw_volume pose over the batch (0 = off)
     config.loss.inv_target_shift = 0  # >0: L_inv's target is T_g x shifted by <= this many px
 
     config.blocks = ml_collections.ConfigDict()

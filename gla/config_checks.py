@@ -24,7 +24,6 @@ from gla import parallel
 from gla import settings
 from gla import state as state_lib
 from gla import tensor_moments
-from gla import yaw_renderer
 from gla.data import sources
 from gla.latent_actions import tensor_rotation
 
@@ -170,23 +169,6 @@ def _code_decoder_problems(config) -> list:
                         'z_v, which needs a tensor-moment code: config.model.code_encoder in '
                         f'{sorted(tensor_moments.ENCODERS)}, got {model.code_encoder!r}; or '
                         "use code_decoder='dense'")
-    if model.code_decoder == 'yaw_volume' and not (
-            model.latent == 'code' and config.group.name.startswith('yaw')
-            and config.group.latent_action == 'fourier' and config.mask.kind == 'manual'
-            and len(model.encoder_features) >= 2):
-        problems.append("config.model.code_decoder='yaw_volume' turns a feature volume by the "
-                        'angle of the first pair of z_v, which needs a yaw group, '
-                        "config.model.latent='code', config.group.latent_action='fourier', "
-                        "config.mask.kind='manual' and at least two encoder layers; got "
-                        f'group {config.group.name!r}, latent {model.latent!r}, latent_action '
-                        f'{config.group.latent_action!r}, mask.kind {config.mask.kind!r}, '
-                        f'encoder_features {tuple(model.encoder_features)}: or use '
-                        "code_decoder='dense'")
-    _choice(problems, 'config.model.yaw_pose', model.yaw_pose, yaw_renderer.POSE_SOURCES)
-    if config.loss.get('lambda_pose_spread', 0) and model.code_decoder != 'yaw_volume':
-        problems.append(f'config.loss.lambda_pose_spread={config.loss.lambda_pose_spread} '
-                        "spreads the pose that config.model.code_decoder='yaw_volume' reads "
-                        f'off z_v, but the decoder is {model.code_decoder!r}: set it to 0')
     return problems
 
 
@@ -236,8 +218,7 @@ def _model_problems(config) -> list:
 def _loss_problems(config) -> list:
     problems = []
     for section, name in (('loss', 'lambda_inv'), ('loss', 'lambda_const'),
-                          ('mask', 'init_std'), ('loss', 'lambda_var'), ('loss', 'lambda_cov'),
-                          ('loss', 'lambda_pose_spread')):
+                          ('mask', 'init_std'), ('loss', 'lambda_var'), ('loss', 'lambda_cov')):
         value = config[section][name]
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
             problems.append(f'config.{section}.{name}={value!r} must be a finite number >= 0')

@@ -19,16 +19,6 @@ and covariance terms of VICReg (Bardes et al., 2022) on the batch of invariant p
 ``L_inv`` alone is minimised by a constant ``z_i``; ``L_var`` keeps every feature spread over
 the batch and ``L_cov`` decorrelates the features, so the invariant part must tell images
 apart while it stays invariant. They are batch terms: the validation loss leaves them out.
-
-Optional (``config.loss.lambda_pose_spread``; for a pose read off the first pair of ``z_v``,
-``gla/yaw_renderer.py``): the squared length of the batch mean of the unit pose vectors,
-
-    L_spread = || mean_b u_b / |u_b| ||^2,   u_b = z_v(x_b)[0:2]
-
-0 for poses spread round the circle, 1 for one pose for every image. A constant pose is a
-stationary point of ``L_const`` and of the reconstruction (the decoder draws a volume that
-looks alike from every side); ``L_spread`` makes it a costly one, so the pose must move with
-the image, and ``L_const`` asks that it move with the yaw. A batch term too.
 """
 
 from __future__ import annotations
@@ -46,7 +36,7 @@ def mse(a: jax.Array, b: jax.Array) -> jax.Array:
     return jnp.mean(jnp.square(a - b), axis=tuple(range(1, a.ndim)))
 
 
-def _pair_terms_and_parts(model: models.GroupLatentAutoencoder, params: Any, x: jax.Array,
+def _pair_terms_and_z_i(model: models.GroupLatentAutoencoder, params: Any, x: jax.Array,
                         target: jax.Array, g, inv_target: Optional[jax.Array] = None) -> tuple:
     parts = models.forward(model, params, x, g)
     _, target_v, target_i = models.split_latent(model, params, target)
@@ -55,7 +45,7 @@ def _pair_terms_and_parts(model: models.GroupLatentAutoencoder, params: Any, x: 
     target_v, target_i = jax.lax.stop_gradient((target_v, target_i))
     terms = {'recon': mse(parts.prediction, target), 'inv': mse(parts.z_i, target_i),
              'const': mse(parts.acted, target_v)}
-    return terms, parts
+    return terms, parts.z_i
 
 
 def pair_loss_terms(model: models.GroupLatentAutoencoder, params: Any, x: jax.Array,
@@ -66,7 +56,7 @@ def pair_loss_terms(model: models.GroupLatentAutoencoder, params: Any, x: jax.Ar
     The targets of ``inv`` and ``const`` come from a second encoder pass on ``T_g x`` under
     ``stop_gradient``: no gradient reaches the encoder through them.
     """
-    return _pair_terms_and_parts(model, params, x, target, g)[0]
+    return _pair_terms_and_z_i(model, params, x, target, g)[0]
 
 
 def variance_covariance(features: jax.Array, eps: float = 1e-4) -> tuple:
@@ -87,28 +77,18 @@ def total_loss(terms: dict, lambda_inv: float, lambda_const: float) -> jax.Array
     return terms['recon'] + lambda_inv * terms['inv'] + lambda_const * terms['const']
 
 
-def pose_spread(z_v: jax.Array, eps: float = 1e-6) -> jax.Array:
-    """``L_spread`` of the module docstring for the variant parts ``z_v`` ``(B, n)``."""
-    u = z_v[:, :2] * jax.lax.rsqrt(jnp.sum(jnp.square(z_v[:, :2]), -1, keepdims=True) + eps)
-    return jnp.sum(jnp.square(jnp.mean(u, axis=0)))
-
-
 def pair_losses(model: models.GroupLatentAutoencoder, params: Any, x: jax.Array,
                 target: jax.Array, g, lambda_inv: float, lambda_const: float,
                 lambda_var: float = 0.0, lambda_cov: float = 0.0,
-                inv_target: Optional[jax.Array] = None, lambda_pose_spread: float = 0.0):
+                inv_target: Optional[jax.Array] = None):
     """Batch-mean objective: ``(total, {'loss', 'recon', 'inv', 'const'})``, plus ``'var'``
-    and ``'cov'`` when ``lambda_var`` or ``lambda_cov`` is not 0, ``'spread'`` when
-    ``lambda_pose_spread`` is not 0. ``inv_target`` (shape of ``target``): the image whose
-    ``z_i`` is ``L_inv``'s target instead of ``T_g x``'s, e.g. ``T_g x`` slightly shifted
-    (:func:`gla.pairs.random_shift`)."""
-    per_example, parts = _pair_terms_and_parts(model, params, x, target, g, inv_target)
+    and ``'cov'`` when ``lambda_var`` or ``lambda_cov`` is not 0. ``inv_target`` (shape of
+    ``target``): the image whose ``z_i`` is ``L_inv``'s target instead of ``T_g x``'s, e.g.
+    ``T_g x`` slightly shifted (:func:`gla.pairs.random_shift`)."""
+    per_example, z_i = _pair_terms_and_z_i(model, params, x, target, g, inv_target)
     terms = {k: jnp.mean(v) for k, v in per_example.items()}
     terms['loss'] = total_loss(terms, lambda_inv, lambda_const)
     if lambda_var or lambda_cov:
-        terms['var'], terms['cov'] = variance_covariance(parts.z_i)
+        terms['var'], terms['cov'] = variance_covariance(z_i)
         terms['loss'] = terms['loss'] + lambda_var * terms['var'] + lambda_cov * terms['cov']
-    if lambda_pose_spread:
-        terms['spread'] = pose_spread(parts.z_v)
-        terms['loss'] = terms['loss'] + lambda_pose_spread * terms['spread']
     return terms['loss'], terms

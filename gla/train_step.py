@@ -30,8 +30,7 @@ def train_step(state: train_state.TrainState, images: jax.Array, pair_key: jax.A
                update_scale: Optional[jax.Array] = None, *,
                model: models.GroupLatentAutoencoder, group: groups.Group,
                pair_fn: pairs.PairFn, lambda_inv: float, lambda_const: float,
-               lambda_var: float = 0.0, lambda_cov: float = 0.0, inv_target_shift: int = 0,
-               lambda_pose_spread: float = 0.0):
+               lambda_var: float = 0.0, lambda_cov: float = 0.0, inv_target_shift: int = 0):
     """One optimisation step on a batch of images ``(B, *spatial, C)``.
 
     The pairs are made here, on the device: ``g`` is drawn from ``fold_in(pair_key, step)``
@@ -47,7 +46,7 @@ def train_step(state: train_state.TrainState, images: jax.Array, pair_key: jax.A
 
     def loss_fn(params):
         return losses.pair_losses(model, params, inputs, targets, g, lambda_inv, lambda_const,
-                                  lambda_var, lambda_cov, inv_target, lambda_pose_spread)
+                                  lambda_var, lambda_cov, inv_target)
 
     (_, terms), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     mask = model.apply({'params': state.params}, method=model.variant_mask)
@@ -121,8 +120,7 @@ def step_kwargs(config: ml_collections.ConfigDict, model: models.GroupLatentAuto
                 pair_fn=settings.training_pair_fn(config, group),
                 lambda_inv=config.loss.lambda_inv, lambda_const=config.loss.lambda_const,
                 lambda_var=config.loss.lambda_var, lambda_cov=config.loss.lambda_cov,
-                inv_target_shift=config.loss.inv_target_shift,
-                lambda_pose_spread=config.loss.lambda_pose_spread)
+                inv_target_shift=config.loss.inv_target_shift)
 
 
 def jit_step_functions(config: ml_collections.ConfigDict, model: models.GroupLatentAutoencoder,
