@@ -70,6 +70,7 @@ def apply_recipe(config: ml_collections.ConfigDict,
     if 'vicreg' in parts:
         config.loss.lambda_var = 1.0
         config.loss.lambda_cov = 0.04
+        config.micro_batch_size = 0  # its batch statistics need the whole batch
     if 'random_input' in parts:
         config.pairs.random_input_element = True
     return config

@@ -28,4 +28,5 @@ def get_config() -> ml_collections.ConfigDict:
     config.pairs.random_input_element = True  # train on (T_h x, T_g T_h x), random h
     config.loss.lambda_var = 1.0  # VICReg variance term on the batch of z_i
     config.loss.lambda_cov = 0.04  # VICReg covariance term
+    config.micro_batch_size = 0  # those batch statistics need the whole batch
     return config

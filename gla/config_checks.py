@@ -71,6 +71,7 @@ def _training_problems(config) -> list:
         if not config[field] > 0:
             problems.append(f'{field}={config[field]} must be > 0')
     _positive(problems, 'config.eval.batch_size', config.eval.batch_size, integer=True)
+    problems += _micro_batch_problems(config)
     _choice(problems, 'config.optimizer.schedule', config.optimizer.schedule,
             state_lib.LR_SCHEDULES)
     _choice(problems, 'config.divergence_action', config.divergence_action, divergence.ACTIONS)
@@ -78,6 +79,24 @@ def _training_problems(config) -> list:
         problems.append(f'config.divergence_factor={config.divergence_factor!r} must be > 1')
     if not (isinstance(config.divergence_floor, (int, float)) and config.divergence_floor >= 0):
         problems.append(f'config.divergence_floor={config.divergence_floor!r} must be >= 0')
+    return problems
+
+
+def _micro_batch_problems(config) -> list:
+    """``micro_batch_size`` below ``batch_size`` must divide it, and cannot split a batch
+    whose loss has batch statistics (VICReg's variance and covariance of ``z_i``)."""
+    size, batch = config.get('micro_batch_size', 0), config.batch_size
+    problems = []
+    _non_negative_int(problems, 'micro_batch_size', size, '0 takes the whole batch at once')
+    if problems or not 0 < size < batch:
+        return problems
+    if batch % size:
+        problems.append(f'config.micro_batch_size={size} does not divide batch_size={batch}; '
+                        f'choose a divisor of {batch}, or 0 for the whole batch at once')
+    if config.loss.lambda_var or config.loss.lambda_cov:
+        problems.append(f'config.micro_batch_size={size} would split the batch that '
+                        'loss.lambda_var / loss.lambda_cov take their statistics over; set '
+                        '--config.micro_batch_size=0 with them')
     return problems
 
 

@@ -67,6 +67,7 @@ LEGACY_DEFAULTS = {
     'pairs.random_input_element': False,
     'optimizer.schedule': 'constant',
     'steps_per_dispatch': 1,
+    'micro_batch_size': 0,
     'blocks.enabled': False,
     'num_seeds': 1,
     'divergence_floor': 1e-6,

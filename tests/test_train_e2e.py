@@ -67,7 +67,8 @@ def test_two_cpu_devices_match_one(uninterrupted, tmp_path):
 
 
 def test_batch_that_does_not_divide_over_devices_is_refused(tmp_path):
-    proc = run_python(LAUNCH + ['--workdir', str(tmp_path / 'w'), '--config.batch_size=33'],
+    proc = run_python(LAUNCH + ['--workdir', str(tmp_path / 'w'), '--config.batch_size=33',
+                                '--config.micro_batch_size=0'],
                       env_extra={'XLA_FLAGS': '--xla_force_host_platform_device_count=2'},
                       check=False)
     assert proc.returncode != 0
