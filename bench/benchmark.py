@@ -6,8 +6,10 @@
 Measures, on the bundled 8,000 MNIST digits (6,000 train / 1,000 test):
 
 * training images/s at batch 64 and 256 of gla fast (``configs/rotated_mnist.py``, the
-  default: hybrid transposed convolutions, 10 steps per dispatch), gla (the same config one
-  step per dispatch with sub-pixel transposed convolutions, the default before), the
+  default: hybrid transposed convolutions, each batch's gradient in micro-batches of 16),
+  gla whole batch (the same with whole batches and 10 steps per dispatch, the default
+  before micro-batches), gla (whole batches one step per dispatch with sub-pixel transposed
+  convolutions, the default before issue 18), the
   published reference re-expressed in PyTorch (per-sample rotation loops) and a vectorised
   PyTorch peer (``bench/torch_reference.py``): each after warm-up, the implementations
   alternated within every round (the order rotates), the median of ``--rounds`` rounds, and
@@ -53,12 +55,17 @@ def _load_data(max_train: int = 0):
 
 
 def _configs():
-    """'gla fast': the default config (hybrid transposed convolutions, 10 steps a call);
-    'gla': the same training one step a call with sub-pixel convolutions (the old default)."""
+    """'gla fast': the default config (hybrid transposed convolutions, gradients in
+    micro-batches of 16, one step a call); 'gla whole batch': the same with whole batches and
+    10 steps a call (the default until micro-batches); 'gla': whole batches, one step a call,
+    sub-pixel convolutions (the default until issue 18)."""
     from configs import rotated_mnist
     single = rotated_mnist.get_config()
     single.model.conv_transpose, single.steps_per_dispatch = 'subpixel', 1
-    return {'gla': single, 'gla fast': rotated_mnist.get_config()}
+    single.micro_batch_size = 0
+    whole = rotated_mnist.get_config()
+    whole.steps_per_dispatch, whole.micro_batch_size = FUSED_STEPS, 0
+    return {'gla': single, 'gla whole batch': whole, 'gla fast': rotated_mnist.get_config()}
 
 
 def _nchw(images: np.ndarray):
@@ -135,11 +142,42 @@ def throughput(images: np.ndarray, batch_size: int, steps: int, rounds: int) -> 
               'images_per_sec': {k: statistics.median(v) for k, v in rates.items()},
               'images_per_sec_range': {k: (min(v), max(v)) for k, v in rates.items()},
               'compile_seconds': compile_s, 'ratios': {}}
-    for gla_name in ('gla', 'gla fast'):
-        for base in ('reference', 'vectorised'):
+    for gla_name, bases in (('gla', ('reference', 'vectorised')),
+                            ('gla whole batch', ('reference', 'vectorised')),
+                            ('gla fast', ('reference', 'vectorised', 'gla whole batch'))):
+        for base in bases:
             per_round = [a / b for a, b in zip(rates[gla_name], rates[base])]
             result['ratios'][f'{gla_name} / {base}'] = statistics.median(per_round)
     return result
+
+
+def micro_batch_sweep(images: np.ndarray, batch_size: int, steps: int, rounds: int,
+                      sizes: tuple = (0, 32, 16, 8)) -> dict:
+    """Images/s of the default config (one step a dispatch) at ``batch_size`` with each
+    ``micro_batch_size`` of ``sizes`` (0: the whole batch), alternated within rounds; the
+    median per size, and per round the ratio to the whole batch, then their median."""
+    from bench import gla_trainer
+    from configs import rotated_mnist
+    data = images[:steps * batch_size]
+    runners = {}
+    for size in sizes:
+        config = rotated_mnist.get_config()
+        config.steps_per_dispatch, config.micro_batch_size = 1, size
+        runners[size] = gla_trainer.GlaTrainer(config, batch_size)
+        runners[size].run(data)
+    rates = {size: [] for size in sizes}
+    for r in range(rounds):
+        for size in sizes[r % len(sizes):] + sizes[:r % len(sizes)]:
+            start = time.perf_counter()
+            runners[size].run(data)
+            rates[size].append(len(data) / (time.perf_counter() - start))
+    print(f'  micro-batches at bs {batch_size}: ' + ', '.join(
+        f'{k}: {statistics.median(v):.0f}' for k, v in rates.items()), flush=True)
+    return {'batch_size': batch_size, 'rounds': rounds, 'steps_per_measurement': steps,
+            'images_per_sec': {k: statistics.median(v) for k, v in rates.items()},
+            'ratio_to_whole_batch': {k: statistics.median([a / b for a, b in zip(v, rates[0])])
+                                     for k, v in rates.items()},
+            'compile_seconds': {k: r.compile_seconds for k, r in runners.items()}}
 
 
 # ---------------------------------------------------------------- agreement
@@ -328,15 +366,19 @@ def _f(x, digits=0):
 LIMITS = (
     'The step\'s compute, not Python: XLA:CPU\'s convolution gradients, above all the '
     'weight gradients of the decoder\'s transposed convolutions, cost more CPU time per image '
-    'than PyTorch\'s oneDNN kernels, and more so at batch 256 than at 64 '
-    '(`python -m bench.transposed_conv_parts 256` times each part). `gla fast` takes the '
-    'cheapest of XLA\'s and the sub-pixel form for each part and fuses several steps per '
-    'dispatch; what remains is XLA:CPU\'s kernels. Per-sample Python loops, the reference\'s '
-    'handicap, cost little next to the convolutions at these batch sizes. Since issue 18 gla '
-    'starts from the published code\'s initialisation (`model.init=\'pytorch\'`); with '
-    'Flax\'s, the PyTorch reference started from gla\'s weights followed gla\'s slower '
-    'curve epoch for epoch (`python -m bench.init_effect`). The race to the target PSNR above '
-    'says how many epochs each needed in this run and what the compile cost.')
+    'than PyTorch\'s oneDNN kernels (`python -m bench.transposed_conv_parts 256` times each '
+    'part), and more per image on a whole batch of 64 or 256 than on pieces of 16, which is '
+    'why `gla fast` takes each batch\'s gradient 16 images at a time (the same gradient to '
+    'float rounding; the micro-batch tables above). It also takes the cheapest of XLA\'s and '
+    'the sub-pixel form for each part of the transposed convolutions. Fusing 10 steps per '
+    'dispatch gave nothing measurable on top of the pieces (on a 2-core AMD EPYC: 1,325 '
+    'against 1,345 images/s, in separate runs) and cost 7x the compile time (24.6 against '
+    '3.5 s), so the default runs one step a dispatch. Per-sample Python loops, the reference\'s handicap, cost little next to the convolutions at these batch '
+    'sizes. Since issue 18 gla starts from the published code\'s initialisation '
+    '(`model.init=\'pytorch\'`); with Flax\'s, the PyTorch reference started from gla\'s '
+    'weights followed gla\'s slower curve epoch for epoch (`python -m bench.init_effect`). '
+    'The race to the target PSNR above says how many epochs each needed in this run and what '
+    'the compile cost.')
 
 
 def _load_sentence(start: str, end: str) -> str:
@@ -394,17 +436,31 @@ def write_report(path: str, results: dict, command: str) -> str:
         lines += ['', 'gla compile time (ahead of time, under the load above): ' + ', '.join(
             f'{k} {v:.1f} s' for k, v in row['compile_seconds'].items()), '']
     lines += ['Implementations: **gla** = `configs/rotated_mnist.py` with '
-              '`model.conv_transpose=subpixel`, `steps_per_dispatch=1` (the default until '
-              'issue 18: one jitted step per dispatch, sub-pixel transposed convolutions, pairs '
-              'made inside the step, donated state); **gla fast** = `configs/rotated_mnist.py`, '
-              'the default now (the same training; the decoder\'s transposed convolutions in the `hybrid` form of '
-              '`gla/conv.py`, the fastest of XLA\'s and the sub-pixel form for each of forward, '
-              f'input and weight gradient; {FUSED_STEPS} steps unrolled in one dispatch); '
-              '**reference** = '
+              '`model.conv_transpose=subpixel`, `steps_per_dispatch=1`, `micro_batch_size=0` '
+              '(the default until issue 18: one jitted step per dispatch on the whole batch, '
+              'sub-pixel transposed convolutions, pairs made inside the step, donated state); '
+              f'**gla whole batch** = `configs/rotated_mnist.py` with `steps_per_dispatch={FUSED_STEPS}`, '
+              '`micro_batch_size=0` (the default until micro-batches: the decoder\'s transposed '
+              'convolutions in the `hybrid` form of `gla/conv.py`, the fastest of XLA\'s and the '
+              'sub-pixel form for each of forward, input and weight gradient; '
+              f'{FUSED_STEPS} steps unrolled in one dispatch, each on the whole batch); '
+              '**gla fast** = `configs/rotated_mnist.py`, the default now (the same training; '
+              'each batch\'s gradient taken in micro-batches of 16 images and averaged, '
+              '`gla.train_step.batch_mean_gradient`, one step per dispatch); **reference** = '
               'the published method re-expressed in PyTorch (`bench/torch_reference.py`, '
               'per-sample `rot90` loops over images and latents, no-grad target pass, Adam); '
               '**vectorised** = the same PyTorch step with batched rotations. All read batches '
               'from in-memory arrays (no DataLoader).', '']
+    for row in results.get('micro_batches', []):
+        lines += [f'### Micro-batch sizes at batch {row["batch_size"]} ({row["rounds"]} rounds '
+                  f'of {row["steps_per_measurement"]} steps, alternated)', '',
+                  'The default config, one step per dispatch, each batch\'s gradient taken '
+                  '`micro_batch_size` images at a time (0: the whole batch):', '',
+                  '| micro_batch_size | images/s | ratio to the whole batch | compile s |',
+                  '| --- | --- | --- | --- |']
+        lines += [f'| {k} | {_f(v)} | {row["ratio_to_whole_batch"][k]:.2f}× | '
+                  f'{row["compile_seconds"][k]:.1f} |' for k, v in row['images_per_sec'].items()]
+        lines.append('')
     a = results.get('agreement')
     if a:
         lines += ['## Same function', '',
@@ -490,6 +546,9 @@ def main() -> None:
             throughput(dataset.train.images, 256, args.steps // 2, args.rounds)]
         for row in results['throughput']:
             print(json.dumps(row['ratios']), flush=True)
+        results['micro_batches'] = [
+            micro_batch_sweep(dataset.train.images, b, args.steps // 2, max(3, args.rounds // 2))
+            for b in (64, 256)]
     else:
         results['throughput'] = []
     if 'psnr' not in skip:
