@@ -7,9 +7,10 @@ from the published code's initialisation (PyTorch's defaults) with the ALD mask,
 batch 64, 50 epochs on the bundled 6,000 training digits, keeps the best-by-validation
 checkpoint and evaluates it on the 1,000 test digits under all four rotations. Computed the
 fast way on CPU (hybrid transposed convolutions, each batch's gradient in micro-batches of
-16: the same training to float rounding). On a 2-core CPU it takes about 3 minutes and reaches a test transformed
-PSNR of 29.55 +- 0.30 dB over seeds 0-2 (docs/results.md; Flax's initialisation, one
-override away with --config.model.init=flax, gave 29.12 +- 0.17 dB).
+16: the same training to float rounding). It reaches a test transformed PSNR of 29.55 +-
+0.34 dB over seeds 0-2 (docs/results.md; Flax's initialisation, one override away with
+--config.model.init=flax, gave 29.12 +- 0.17 dB) in 3 to 8 minutes on a 2-core CPU,
+depending on the machine (docs/benchmarks.md).
 """
 
 import ml_collections
