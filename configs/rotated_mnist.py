@@ -98,7 +98,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.num_epochs = 50  # passes over the training split
     config.steps_per_dispatch = 1  # steps fused into one call (same results to rounding)
     # On a CPU backend the gradient of each batch is taken this many images at a time: the
-    # same results to rounding, 1.6x faster at batch 64 on 2 cores (docs/benchmarks.md);
+    # same results to rounding, 1.5x faster at batch 64 on 2 cores (docs/benchmarks.md);
     # 0 or >= batch_size: the whole batch at once (always so on accelerators)
     config.micro_batch_size = 16
     config.log_every_steps = 200  # a progress line and a metrics.jsonl row
