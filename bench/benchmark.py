@@ -111,6 +111,21 @@ def pick_torch_threads(images: np.ndarray) -> tuple:
     return best, {t: 640 / min(v) for t, v in times.items()}
 
 
+def alternated_rates(runners: dict, inputs: dict, n: int, rounds: int, label: str) -> dict:
+    """Images/s of each runner (``runner.run(inputs[name])`` trains ``n`` images) in every
+    round, the order rotating from round to round so that no runner always goes first."""
+    names = list(runners)
+    rates = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            start = time.perf_counter()
+            runners[name].run(inputs[name])
+            rates[name].append(n / (time.perf_counter() - start))
+        print(f'  {label} round {r + 1}/{rounds}: ' + ', '.join(
+            f'{k} {v[-1]:.0f}' for k, v in rates.items()), flush=True)
+    return rates
+
+
 def throughput(images: np.ndarray, batch_size: int, steps: int, rounds: int) -> dict:
     """Images/s per implementation (median over rounds) and per-round ratios."""
     from bench import gla_trainer
@@ -129,15 +144,7 @@ def throughput(images: np.ndarray, batch_size: int, steps: int, rounds: int) -> 
               for name in runners}
     for name, runner in runners.items():  # warm-up: one measurement's worth each
         runner.run(inputs[name])
-    names = list(runners)
-    rates = {name: [] for name in names}
-    for r in range(rounds):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            start = time.perf_counter()
-            runners[name].run(inputs[name])
-            rates[name].append(n / (time.perf_counter() - start))
-        print(f'  bs {batch_size} round {r + 1}/{rounds}: ' + ', '.join(
-            f'{k} {v[-1]:.0f}' for k, v in rates.items()), flush=True)
+    rates = alternated_rates(runners, inputs, n, rounds, f'bs {batch_size}')
     result = {'batch_size': batch_size, 'steps_per_measurement': steps, 'rounds': rounds,
               'images_per_sec': {k: statistics.median(v) for k, v in rates.items()},
               'images_per_sec_range': {k: (min(v), max(v)) for k, v in rates.items()},
@@ -165,14 +172,8 @@ def micro_batch_sweep(images: np.ndarray, batch_size: int, steps: int, rounds: i
         config.steps_per_dispatch, config.micro_batch_size = 1, size
         runners[size] = gla_trainer.GlaTrainer(config, batch_size)
         runners[size].run(data)
-    rates = {size: [] for size in sizes}
-    for r in range(rounds):
-        for size in sizes[r % len(sizes):] + sizes[:r % len(sizes)]:
-            start = time.perf_counter()
-            runners[size].run(data)
-            rates[size].append(len(data) / (time.perf_counter() - start))
-    print(f'  micro-batches at bs {batch_size}: ' + ', '.join(
-        f'{k}: {statistics.median(v):.0f}' for k, v in rates.items()), flush=True)
+    rates = alternated_rates(runners, {size: data for size in sizes}, len(data), rounds,
+                             f'micro-batches at bs {batch_size}')
     return {'batch_size': batch_size, 'rounds': rounds, 'steps_per_measurement': steps,
             'images_per_sec': {k: statistics.median(v) for k, v in rates.items()},
             'ratio_to_whole_batch': {k: statistics.median([a / b for a, b in zip(v, rates[0])])
@@ -373,8 +374,9 @@ LIMITS = (
     'the sub-pixel form for each part of the transposed convolutions. Fusing 10 steps per '
     'dispatch gave nothing measurable on top of the pieces (on a 2-core AMD EPYC: 1,325 '
     'against 1,345 images/s, in separate runs) and cost 7x the compile time (24.6 against '
-    '3.5 s), so the default runs one step a dispatch. Per-sample Python loops, the reference\'s handicap, cost little next to the convolutions at these batch '
-    'sizes. Since issue 18 gla starts from the published code\'s initialisation '
+    '3.5 s), so the default runs one step a dispatch. Per-sample Python loops, the '
+    'reference\'s handicap, cost little next to the convolutions at these batch sizes. '
+    'Since issue 18 gla starts from the published code\'s initialisation '
     '(`model.init=\'pytorch\'`); with Flax\'s, the PyTorch reference started from gla\'s '
     'weights followed gla\'s slower curve epoch for epoch (`python -m bench.init_effect`). '
     'The race to the target PSNR above says how many epochs each needed in this run and what '
@@ -439,7 +441,8 @@ def write_report(path: str, results: dict, command: str) -> str:
               '`model.conv_transpose=subpixel`, `steps_per_dispatch=1`, `micro_batch_size=0` '
               '(the default until issue 18: one jitted step per dispatch on the whole batch, '
               'sub-pixel transposed convolutions, pairs made inside the step, donated state); '
-              f'**gla whole batch** = `configs/rotated_mnist.py` with `steps_per_dispatch={FUSED_STEPS}`, '
+              '**gla whole batch** = `configs/rotated_mnist.py` with '
+              f'`steps_per_dispatch={FUSED_STEPS}`, '
               '`micro_batch_size=0` (the default until micro-batches: the decoder\'s transposed '
               'convolutions in the `hybrid` form of `gla/conv.py`, the fastest of XLA\'s and the '
               'sub-pixel form for each of forward, input and weight gradient; '
