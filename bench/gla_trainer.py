@@ -37,9 +37,9 @@ class GlaTrainer:
         self.model = models.build_model(config, self.group, image_shape[-1])
         self.mesh = parallel.make_mesh()
         init_key, self.pair_key = jax.random.split(jax.random.key(config.seed))
-        self.state = jax.jit(functools.partial(
+        self.state = state_lib.compile_initial_state(functools.partial(
             state_lib.create_train_state, config, self.model, self.group, self.image_shape),
-            out_shardings=parallel.replicated(self.mesh))(init_key)
+            init_key, parallel.replicated(self.mesh))
         steps = train_step.jit_step_functions(config, self.model, self.group)
         k = self.steps_per_dispatch
         example = np.zeros(((k,) if k > 1 else ()) + (batch_size,) + self.image_shape,

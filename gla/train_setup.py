@@ -96,8 +96,8 @@ def _make_state(setup: Setup) -> Callable:
 
 def initial_state(setup: Setup, ckpts: checkpointing.RunCheckpoints) -> tuple:
     """``(state, progress)``: fresh, or restored from the newest intact ``latest`` step."""
-    state = jax.jit(_make_state(setup), out_shardings=parallel.replicated(setup.mesh))(
-        setup.init_key)
+    state = state_lib.compile_initial_state(_make_state(setup), setup.init_key,
+                                            parallel.replicated(setup.mesh))
     data = setup.dataset
     logging.info('model: %d parameters; data %s, image shape %s; %d train / %d val / %d '
                  'test', models.count_params(state.params), data.description,
