@@ -16,8 +16,11 @@ from gla.groups import base
 LR_SCHEDULES = ('constant', 'cosine')  # config.optimizer.schedule
 
 # The initial state's program is a dozen threefry draws that run once. XLA:CPU's default
-# LLVM optimisation compiles it in 4-5 s for the 2D default and 11-13 s for the 3D ones; at
-# level 1 in 1.3-1.8 s, with the same bits (tests/test_state_init.py).
+# LLVM optimisation (level 3) compiles it in 4-6 s for the 2D configs, 10-15 s for the 32^3
+# and planes ones and 27 s for adrenal3d_64; level 1 in 1.3-2.6 s, with the same bits in
+# every shipped config (tests/test_state_init.py holds three). Level 0 moves a uniform's last
+# bit (no FMA contraction). The training step is left at level 3: level 1 compiled it 1.3-1.7x
+# sooner at the same speed, but changed the SO(3) config's rounding.
 CPU_INIT_COMPILER_OPTIONS = {'xla_backend_optimization_level': 1}
 
 
