@@ -71,5 +71,4 @@ def compile_initial_state(make_state: Callable[[jax.Array], Any], key: jax.Array
     CPU backend (:data:`CPU_INIT_COMPILER_OPTIONS`: the same parameters and Adam state, bit
     for bit), with XLA's defaults elsewhere, and run once."""
     options = CPU_INIT_COMPILER_OPTIONS if jax.default_backend() == 'cpu' else {}
-    jitted = jax.jit(make_state, out_shardings=out_shardings)
-    return jitted.lower(key).compile(compiler_options=options)(key)
+    return jax.jit(make_state, out_shardings=out_shardings, compiler_options=options)(key)
