@@ -34,7 +34,8 @@ class GlaTrainer:
         self.steps_per_dispatch = config.steps_per_dispatch
         self.image_shape = tuple(image_shape)
         self.group = groups.group_from_config(config.group)
-        self.model = models.build_model(config, self.group, image_shape[-1])
+        self.model = models.build_model(config, self.group, image_shape[-1],
+                                        spatial_shape=self.image_shape[:-1])
         self.mesh = parallel.make_mesh()
         init_key, self.pair_key = jax.random.split(jax.random.key(config.seed))
         self.state = state_lib.compile_initial_state(functools.partial(
