@@ -33,15 +33,20 @@ def trilinear_sample(x: jax.Array, coords: jax.Array) -> jax.Array:
     frac = c - lo
     lo = lo.astype(jnp.int32)
     hi = jnp.minimum(lo + 1, upper.astype(jnp.int32))
-    flat = x.reshape(batch, -1, channels)
+    # One flat index over the whole batch: its gather's gradient is a plain scatter-add,
+    # where take_along_axis over axis 1 (batched indices) made the step's backward ~2x
+    # slower on XLA:CPU (bench notes in docs/results.md, issue 15); same values, same bits.
+    volume = sizes[0] * sizes[1] * sizes[2]
+    flat = x.reshape(batch * volume, channels)
+    offset = (jnp.arange(batch, dtype=jnp.int32) * volume)[:, None]
     out = jnp.zeros((batch, c.shape[1], channels), x.dtype)
     for corner in itertools.product((0, 1), repeat=3):
         idx = [jnp.where(bit, hi[..., a], lo[..., a]) for a, bit in enumerate(corner)]
         weight = jnp.ones_like(frac[..., 0])
         for a, bit in enumerate(corner):
             weight = weight * (frac[..., a] if bit else 1.0 - frac[..., a])
-        linear = (idx[0] * sizes[1] + idx[1]) * sizes[2] + idx[2]
-        values = jnp.take_along_axis(flat, linear[..., None], axis=1)
+        linear = (idx[0] * sizes[1] + idx[1]) * sizes[2] + idx[2] + offset
+        values = flat[linear]
         out = out + weight[..., None].astype(x.dtype) * values
     return out.reshape((batch,) + tuple(out_shape) + (channels,))
 
