@@ -24,8 +24,8 @@ Measured, seeds 0-2 (docs/results.md, "SO(3): the same model at 40 epochs"):
 Dice 0.702, relative equivariance error 0.0001 (0.012-0.015 under Haar rotations), z_i probe
 81.7 % (majority 76.8), 0 divergence warnings; 22-24 minutes beside a second run, about 12
 alone, on the machine that measured it; 37 minutes alone on a slower 2-core AMD EPYC (seed 0:
-25.61 dB, SSIM 0.837). The pose turns with the volume; thin branches are drawn smooth (target SSIM 0.85 not
-met).
+25.61 dB, SSIM 0.837). The pose turns with the volume; thin branches are drawn smooth
+(target SSIM 0.85 not met).
 At 10 epochs (``--config.num_epochs=10``, last round's default): 24.52 +- 0.09 dB, SSIM
 0.798, Dice 0.653; at 80 (seed 0, about 24 minutes alone): 25.81 dB, SSIM 0.844.
 
