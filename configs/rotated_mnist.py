@@ -68,6 +68,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.model.invariant_code_hidden = 0  # >0: a hidden layer of this width in that code
     config.model.invariant_code_stop_gradient = False  # True: no gradient from the code to E
     config.model.invariant_code_orbit_pool = False  # True: max-pool its hidden layer over Phi_k z_v
+    config.model.invariant_code_cell_pool = False  # True: its hidden layer per cell of z_v, mean + max
     config.model.invariant_code_block = 1  # >1: latent averaged over blocks of this side first
     config.model.invariant_code_fills = 'invariant'  # the code feeds the decoder's 'invariant' | 'all' channels
 

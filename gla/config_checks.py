@@ -228,9 +228,14 @@ def _model_problems(config) -> list:
         _non_negative_int(problems, f'model.{name}', model[name], '0 = off')
     _positive(problems, 'config.model.invariant_code_block', model.invariant_code_block,
               integer=True)
-    if model.invariant_code_orbit_pool and not model.invariant_code_hidden:
-        problems.append('config.model.invariant_code_orbit_pool needs '
-                        'config.model.invariant_code_hidden > 0 (the pooled hidden layer)')
+    for pool in ('orbit_pool', 'cell_pool'):
+        if model[f'invariant_code_{pool}'] and not model.invariant_code_hidden:
+            problems.append(f'config.model.invariant_code_{pool} needs '
+                            'config.model.invariant_code_hidden > 0 (the pooled hidden layer)')
+    if model.invariant_code_orbit_pool and model.invariant_code_cell_pool:
+        problems.append('config.model.invariant_code_orbit_pool and '
+                        'config.model.invariant_code_cell_pool are two ways to pool the code: '
+                        'set one of them to False')
     return problems
 
 

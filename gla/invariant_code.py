@@ -6,6 +6,9 @@ channel sees a patch of the image and cannot be invariant to a rotation of the w
 
     u = LayerNorm(Dense(dim)(flatten z))                                  (no hidden layer)
     u = LayerNorm(Dense(dim)(max_k LReLU(Dense(hidden)(flatten Phi_k z_v))))   (orbit pool)
+    u = LayerNorm(Dense(dim)(pool_cells LReLU(Dense(hidden)(z_v[cell]))))     (cell pool)
+
+where ``pool_cells`` concatenates the mean and the maximum over the latent's cells.
 
 and the decoder receives ``acted + (1 - M) CodeToGrid(u)`` (every channel with
 ``config.model.invariant_code_fills='all'``). It overrides only the invariant-part interface
@@ -45,6 +48,11 @@ class InvariantCode(nn.Module):
     stop_gradient: bool = False  # True: the code's losses train the head, not the encoder
 
     pool_over_orbit: bool = False  # inputs are orbits (K, B, *h, c), pooled after Hidden
+    # Hidden applied to each cell's channels alone, then its mean and its maximum over the
+    # cells: a bag of local features, invariant to any permutation of the cells (C4, the
+    # cube group), which says whether and how much of a local thing (a lesion) is anywhere;
+    # a Dense on the flattened grid would have to learn that at every cell.
+    pool_over_cells: bool = False
     block: int = 1  # >1: the latent averaged over blocks of block^d cells before the Dense
 
     @nn.compact
@@ -65,13 +73,20 @@ class InvariantCode(nn.Module):
                     f'config.model.invariant_code_block={self.block} must divide every side '
                     f'of the latent grid {tuple(z.shape[lead:-1])}: choose a divisor, or 1'
                 ) from None
+        if self.pool_over_cells:
+            h = nn.leaky_relu(nn.Dense(self.hidden, name='Hidden')(z), self.negative_slope)
+            cells = tuple(range(lead, z.ndim - 1))
+            return self._head(jnp.concatenate([jnp.mean(h, cells), jnp.max(h, cells)], -1))
         h = z.reshape(z.shape[:lead] + (-1,))
         if self.hidden:
             h = nn.leaky_relu(nn.Dense(self.hidden, name='Hidden')(h), self.negative_slope)
         if self.pool_over_orbit:
             h = jnp.max(h, axis=0)
-        u = nn.Dense(self.dim, name='Dense_0')(h)
-        return nn.LayerNorm(name='LayerNorm_0')(u)
+        return self._head(h)
+
+    def _head(self, h: jax.Array) -> jax.Array:
+        """``(B, features) -> LayerNorm(Dense(dim)) (B, dim)``."""
+        return nn.LayerNorm(name='LayerNorm_0')(nn.Dense(self.dim, name='Dense_0')(h))
 
 
 class CodeToGrid(nn.Module):
@@ -94,10 +109,13 @@ class InvariantCodeAutoencoder(autoencoder.GroupLatentAutoencoder):
     code_to_grid: Optional[nn.Module] = None
     code_fills_all_channels: bool = False
     code_orbit: Optional[tuple] = None  # group elements (scalars) the code pools Phi_k z_v over
+    code_of_variant_part: bool = False  # the code reads z_v (cell pooling), not z
 
     def invariant(self, z: jax.Array, z_v: jax.Array, m: jax.Array) -> jax.Array:
         """``u`` ``(B, dim)``."""
         del m
+        if self.code_of_variant_part:
+            return self.invariant_code(z_v)
         if self.code_orbit is None:
             return self.invariant_code(z)
         orbit = jnp.stack([self.act(jnp.full((z.shape[0],), e), z_v) for e in self.code_orbit])
@@ -140,7 +158,9 @@ def build(model_config: ml_collections.ConfigDict, group: base.Group,
         invariant_code=InvariantCode(m.invariant_code_dim, m.invariant_code_hidden,
                                      m.negative_slope, m.invariant_code_stop_gradient,
                                      pool_over_orbit=orbit is not None,
+                                     pool_over_cells=m.invariant_code_cell_pool,
                                      block=m.invariant_code_block),
         code_to_grid=CodeToGrid(),
         code_fills_all_channels=m.invariant_code_fills == 'all',
-        code_orbit=orbit)
+        code_orbit=orbit,
+        code_of_variant_part=m.invariant_code_cell_pool)

@@ -38,7 +38,7 @@ STRUCTURAL_FIELDS = (
     'mask.kind', 'mask.num_variant',
     'model.invariant_code_dim', 'model.invariant_code_hidden', 'model.latent', 'model.code_dim',
     'model.invariant_code_block', 'model.code_encoder', 'model.code_decoder',
-    'group.max_frequency',
+    'model.invariant_code_cell_pool', 'group.max_frequency',
 )
 # Fields a relaunch may change without comment (a longer run, another evaluation).
 FREE_FIELDS = ('num_epochs',)
@@ -59,6 +59,7 @@ LEGACY_DEFAULTS = {
     'model.invariant_code_hidden': 0,
     'model.invariant_code_stop_gradient': False,
     'model.invariant_code_orbit_pool': False,
+    'model.invariant_code_cell_pool': False,
     'model.invariant_code_block': 1,
     'model.invariant_code_fills': 'invariant',
     'loss.lambda_var': 0.0,

@@ -277,6 +277,52 @@ def test_block_averaged_orbit_code_stays_exactly_invariant_under_the_cube_group(
         odd.init(jax.random.key(0), x, group.identity(2))
 
 
+def test_cell_pooled_code_is_exactly_invariant_and_counts_cells():
+    """``u = LN(W2 [mean, max]_cells LReLU(W1 z_v[cell]))``: one hidden layer shared by every
+    cell of the variant part, its mean and maximum over the cells. The 24 rotations of the
+    cube permute the cells, so the code does not change; its hidden layer sees one cell's
+    channels at a time."""
+    from configs import brain3d_invariant
+    from gla import invariant_code
+    config = brain3d_invariant.get_config()  # its code pools over the cells
+    assert config.model.invariant_code_cell_pool and not config.model.invariant_code_orbit_pool
+    config.model.invariant_code_dim = 8
+    config.model.invariant_code_hidden = 16
+    group = groups.get_group('cube')
+    model = models.build_model(config, group, image_channels=1)
+    x = jax.random.normal(jax.random.key(3), (2, 16, 16, 16, 1))
+    variables = model.init(jax.random.key(0), x, group.identity(2))
+    z = model.apply(variables, x, method=model.encode)  # (2, 4, 4, 4, 32)
+    assert variables['params']['invariant_code']['Hidden']['kernel'].shape == (32, 16)
+    z_v, u = model.apply(variables, z, method=model.split)
+    for g in range(1, 24):
+        turned = group.act(jnp.full((2,), g, jnp.int32), z)
+        np.testing.assert_allclose(model.apply(variables, turned, method=model.split)[1], u,
+                                   atol=1e-5)
+    # the code reads z_v only: changing the invariant channels of z leaves it as it is
+    mask = np.asarray(model.apply(variables, method=lambda m: m.mask())).astype(bool)
+    assert 0 < mask.sum() < mask.size
+    other = np.asarray(z).copy()
+    other[..., ~mask] += 5.0
+    np.testing.assert_allclose(model.apply(variables, jnp.asarray(other), method=model.split)[1],
+                               u, atol=1e-6)
+    # the pooled features: mean and maximum over cells of one layer applied cell by cell
+    head = invariant_code.InvariantCode(8, 16, pool_over_cells=True)
+    head_vars = {'params': variables['params']['invariant_code']}
+    cells = np.asarray(z_v).reshape(2, -1, 32)
+    kernel = np.asarray(head_vars['params']['Hidden']['kernel'])
+    bias = np.asarray(head_vars['params']['Hidden']['bias'])
+    hidden = cells @ kernel + bias
+    hidden = np.where(hidden > 0, hidden, 0.2 * hidden)
+    pooled = np.concatenate([hidden.mean(axis=1), hidden.max(axis=1)], axis=1)
+    dense = head_vars['params']['Dense_0']
+    pre = pooled @ np.asarray(dense['kernel']) + np.asarray(dense['bias'])
+    expected = (pre - pre.mean(1, keepdims=True)) / np.sqrt(pre.var(1, keepdims=True) + 1e-6)
+    ln = head_vars['params']['LayerNorm_0']
+    expected = expected * np.asarray(ln['scale']) + np.asarray(ln['bias'])
+    np.testing.assert_allclose(head.apply(head_vars, z_v), expected, rtol=1e-4, atol=1e-4)
+
+
 def test_orbit_pooling_refuses_groups_without_scalar_elements():
     config = rotated_mnist.get_config()
     config.model.invariant_code_dim = 16
@@ -296,6 +342,7 @@ def _so3_group_config():
     ('optimizer.schedule', 'step', "optimizer.schedule='step' is unknown"),
     ('model.invariant_code_dim', -3, 'invariant_code_dim=-3 must be an integer >= 0'),
     ('model.invariant_code_orbit_pool', True, 'needs config.model.invariant_code_hidden > 0'),
+    ('model.invariant_code_cell_pool', True, 'cell_pool needs config.model.invariant_code_hidden'),
     ('model.invariant_code_block', 0, 'invariant_code_block=0 must be a finite number > 0'),
 ])
 def test_bad_recipe_fields_are_named(field, value, message):
@@ -304,6 +351,18 @@ def test_bad_recipe_fields_are_named(field, value, message):
     section, name = field.split('.')
     config[section][name] = value
     assert any(message in p for p in config_checks.config_problems(config))
+
+
+def test_orbit_and_cell_pooling_together_are_refused():
+    from gla import config_checks
+    config = rotated_mnist.get_config()
+    config.model.invariant_code_dim = 8
+    config.model.invariant_code_hidden = 16
+    config.model.invariant_code_orbit_pool = True
+    config.model.invariant_code_cell_pool = True
+    assert any('two ways to pool the code' in p for p in config_checks.config_problems(config))
+    config.model.invariant_code_orbit_pool = False
+    assert config_checks.config_problems(config) == []
 
 
 def test_compare_with_one_mask_writes_one_row_per_setting(tmp_path):
