@@ -250,21 +250,27 @@ def test_orbit_pooled_code_is_exactly_invariant_to_the_latent_action():
     assert float(jnp.max(jnp.abs(u1 - u0))) > 1e-2
 
 
+def _small_cube_code_model(config):
+    """A code of 8 entries (hidden 16) on 16^3 volumes under the cube group: ``(group,
+    model, variables, x (2, 16, 16, 16, 1), z (2, 4, 4, 4, 32))``."""
+    config.model.invariant_code_dim = 8
+    config.model.invariant_code_hidden = 16
+    group = groups.get_group('cube')
+    model = models.build_model(config, group, image_channels=1)
+    x = jax.random.normal(jax.random.key(3), (2, 16, 16, 16, 1))
+    variables = model.init(jax.random.key(0), x, group.identity(2))
+    return group, model, variables, x, model.apply(variables, x, method=model.encode)
+
+
 def test_block_averaged_orbit_code_stays_exactly_invariant_under_the_cube_group():
     """``invariant_code_block=2`` averages the 3D latent over 2x2x2 blocks before the orbit's
     hidden layer: 8x fewer inputs to that Dense, and since the blocks are symmetric about
     the grid's centre the 24 rotations still permute the orbit, so the code is invariant."""
     from configs import adrenal3d_invariant
     config = adrenal3d_invariant.get_config()
-    config.model.invariant_code_dim = 8
-    config.model.invariant_code_hidden = 16
     config.model.invariant_code_block = 2
-    group = groups.get_group('cube')
-    model = models.build_model(config, group, image_channels=1)
-    x = jax.random.normal(jax.random.key(3), (2, 16, 16, 16, 1))
-    variables = model.init(jax.random.key(0), x, group.identity(2))
+    group, model, variables, x, z = _small_cube_code_model(config)
     hidden = variables['params']['invariant_code']['Hidden']['kernel']
-    z = model.apply(variables, x, method=model.encode)  # (2, 4, 4, 4, 32)
     assert hidden.shape[0] == 2 * 2 * 2 * z.shape[-1]  # the 4^3 grid averaged to 2^3
     _, u = model.apply(variables, z, method=model.split)
     for g in (1, 5, 13, 23):
@@ -277,7 +283,7 @@ def test_block_averaged_orbit_code_stays_exactly_invariant_under_the_cube_group(
         odd.init(jax.random.key(0), x, group.identity(2))
 
 
-def test_cell_pooled_code_is_exactly_invariant_and_counts_cells():
+def test_cell_pooled_code_is_exactly_invariant_and_reads_each_cell_alone():
     """``u = LN(W2 [mean, max]_cells LReLU(W1 z_v[cell]))``: one hidden layer shared by every
     cell of the variant part, its mean and maximum over the cells. The 24 rotations of the
     cube permute the cells, so the code does not change; its hidden layer sees one cell's
@@ -286,13 +292,7 @@ def test_cell_pooled_code_is_exactly_invariant_and_counts_cells():
     from gla import invariant_code
     config = brain3d_invariant.get_config()  # its code pools over the cells
     assert config.model.invariant_code_cell_pool and not config.model.invariant_code_orbit_pool
-    config.model.invariant_code_dim = 8
-    config.model.invariant_code_hidden = 16
-    group = groups.get_group('cube')
-    model = models.build_model(config, group, image_channels=1)
-    x = jax.random.normal(jax.random.key(3), (2, 16, 16, 16, 1))
-    variables = model.init(jax.random.key(0), x, group.identity(2))
-    z = model.apply(variables, x, method=model.encode)  # (2, 4, 4, 4, 32)
+    group, model, variables, _, z = _small_cube_code_model(config)
     assert variables['params']['invariant_code']['Hidden']['kernel'].shape == (32, 16)
     z_v, u = model.apply(variables, z, method=model.split)
     for g in range(1, 24):
