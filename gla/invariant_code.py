@@ -109,12 +109,11 @@ class InvariantCodeAutoencoder(autoencoder.GroupLatentAutoencoder):
     code_to_grid: Optional[nn.Module] = None
     code_fills_all_channels: bool = False
     code_orbit: Optional[tuple] = None  # group elements (scalars) the code pools Phi_k z_v over
-    code_of_variant_part: bool = False  # the code reads z_v (cell pooling), not z
 
     def invariant(self, z: jax.Array, z_v: jax.Array, m: jax.Array) -> jax.Array:
         """``u`` ``(B, dim)``."""
         del m
-        if self.code_of_variant_part:
+        if self.invariant_code.pool_over_cells:  # the cells of z_v, not of z
             return self.invariant_code(z_v)
         if self.code_orbit is None:
             return self.invariant_code(z)
@@ -162,5 +161,4 @@ def build(model_config: ml_collections.ConfigDict, group: base.Group,
                                      block=m.invariant_code_block),
         code_to_grid=CodeToGrid(),
         code_fills_all_channels=m.invariant_code_fills == 'all',
-        code_orbit=orbit,
-        code_of_variant_part=m.invariant_code_cell_pool)
+        code_orbit=orbit)
