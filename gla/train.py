@@ -159,6 +159,7 @@ def roll_back(setup: Setup, loop: LoopState, writer: metrics_log.MetricsLog,
     loop.update_scale *= 0.5
     ckpts.discard_from(checkpointing.LATEST, step)
     ckpts.save(checkpointing.LATEST, step, state, loop.progress())
+    loop.log_time, loop.log_step = time.time(), step  # the next row's images/s from here
     logging.warning('divergence: rolled back to step %d (the best by validation loss); Adam\'s '
                     'steps are now x%g (rollback %d of at most %d)', step, loop.update_scale,
                     loop.rollbacks, divergence.MAX_ROLLBACKS)

@@ -75,6 +75,8 @@ def test_a_diverging_run_rolls_back_to_its_best_checkpoint_with_smaller_steps(tm
         training = json.load(f)['training']
     assert training['rollbacks'] == len(events) and training['final_step'] == 32
     assert f'rollbacks: {len(events)}' in proc.stdout
+    # the rate of the rows after a rollback counts from the restored step, not the last row
+    assert all(r['images_per_sec'] > 0 for r in _rows(workdir) if r['split'] == 'train')
 
 
 def test_a_diverging_run_with_stop_ends_there_and_evaluates_the_best(tmp_path):
