@@ -19,14 +19,6 @@ and covariance terms of VICReg (Bardes et al., 2022) on the batch of invariant p
 ``L_inv`` alone is minimised by a constant ``z_i``; ``L_var`` keeps every feature spread over
 the batch and ``L_cov`` decorrelates the features, so the invariant part must tell images
 apart while it stays invariant. They are batch terms: the validation loss leaves them out.
-
-Optional (``config.loss.lambda_detail``; 0 in the paper's mode): the squared error of the
-prediction's fine detail, what a 3-wide box mean over the spatial axes removes,
-
-    L_detail = mse(hp(D(...)), hp(T_g x)),   hp(y) = y - box3(y)
-
-It weights small structures (a lesion of a few voxels in a head phantom) far above their
-share of ``L_recon``. A training term: the validation loss leaves it out too.
 """
 
 from __future__ import annotations
@@ -35,7 +27,6 @@ from typing import Any, Optional
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from gla import models
 
@@ -45,27 +36,8 @@ def mse(a: jax.Array, b: jax.Array) -> jax.Array:
     return jnp.mean(jnp.square(a - b), axis=tuple(range(1, a.ndim)))
 
 
-def high_pass(images: jax.Array) -> jax.Array:
-    """``images`` minus their mean over a 3-wide box on every spatial axis: ``(B, *spatial,
-    C) -> (B, *spatial, C)``. At the borders the box mean runs over the pixels inside, so a
-    constant image maps to 0 everywhere."""
-    window = (1,) + (3,) * (images.ndim - 2) + (1,)
-    strides = (1,) * images.ndim
-
-    def box_sum(a):
-        return jax.lax.reduce_window(a, 0.0, jax.lax.add, window, strides, 'SAME')
-
-    counts = np.ones((1,) + images.shape[1:-1] + (1,), np.float32)  # a constant, not folded
-    for axis, size in enumerate(images.shape[1:-1], start=1):
-        per_axis = np.full(size, 3.0, np.float32)
-        per_axis[[0, -1]] = 2.0 if size > 1 else 1.0
-        counts = counts * per_axis.reshape([-1 if a == axis else 1 for a in range(images.ndim)])
-    return images - box_sum(images) / counts.astype(images.dtype)
-
-
 def _pair_terms_and_z_i(model: models.GroupLatentAutoencoder, params: Any, x: jax.Array,
-                        target: jax.Array, g, inv_target: Optional[jax.Array] = None,
-                        detail: bool = False) -> tuple:
+                        target: jax.Array, g, inv_target: Optional[jax.Array] = None) -> tuple:
     parts = models.forward(model, params, x, g)
     _, target_v, target_i = models.split_latent(model, params, target)
     if inv_target is not None:  # L_inv's target from another view of T_g x
@@ -73,8 +45,6 @@ def _pair_terms_and_z_i(model: models.GroupLatentAutoencoder, params: Any, x: ja
     target_v, target_i = jax.lax.stop_gradient((target_v, target_i))
     terms = {'recon': mse(parts.prediction, target), 'inv': mse(parts.z_i, target_i),
              'const': mse(parts.acted, target_v)}
-    if detail:
-        terms['detail'] = mse(high_pass(parts.prediction), high_pass(target))
     return terms, parts.z_i
 
 
@@ -110,18 +80,14 @@ def total_loss(terms: dict, lambda_inv: float, lambda_const: float) -> jax.Array
 def pair_losses(model: models.GroupLatentAutoencoder, params: Any, x: jax.Array,
                 target: jax.Array, g, lambda_inv: float, lambda_const: float,
                 lambda_var: float = 0.0, lambda_cov: float = 0.0,
-                inv_target: Optional[jax.Array] = None, lambda_detail: float = 0.0):
+                inv_target: Optional[jax.Array] = None):
     """Batch-mean objective: ``(total, {'loss', 'recon', 'inv', 'const'})``, plus ``'var'``
-    and ``'cov'`` when ``lambda_var`` or ``lambda_cov`` is not 0, and ``'detail'`` when
-    ``lambda_detail`` is not 0. ``inv_target`` (shape of
+    and ``'cov'`` when ``lambda_var`` or ``lambda_cov`` is not 0. ``inv_target`` (shape of
     ``target``): the image whose ``z_i`` is ``L_inv``'s target instead of ``T_g x``'s, e.g.
     ``T_g x`` slightly shifted (:func:`gla.pairs.random_shift`)."""
-    per_example, z_i = _pair_terms_and_z_i(model, params, x, target, g, inv_target,
-                                           detail=bool(lambda_detail))
+    per_example, z_i = _pair_terms_and_z_i(model, params, x, target, g, inv_target)
     terms = {k: jnp.mean(v) for k, v in per_example.items()}
     terms['loss'] = total_loss(terms, lambda_inv, lambda_const)
-    if lambda_detail:
-        terms['loss'] = terms['loss'] + lambda_detail * terms['detail']
     if lambda_var or lambda_cov:
         terms['var'], terms['cov'] = variance_covariance(z_i)
         terms['loss'] = terms['loss'] + lambda_var * terms['var'] + lambda_cov * terms['cov']

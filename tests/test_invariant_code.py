@@ -112,32 +112,6 @@ def test_vicreg_terms_enter_the_loss_only_when_weighted():
         assert float(moved[name]) == float(terms[name])
 
 
-def test_high_pass_is_the_image_minus_its_box_mean():
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((2, 5, 4, 3, 1)).astype(np.float32)
-    reference = np.zeros_like(x)
-    for b, i, j, k in np.ndindex(2, 5, 4, 3):
-        box = x[b, max(i - 1, 0):i + 2, max(j - 1, 0):j + 2, max(k - 1, 0):k + 2, 0]
-        reference[b, i, j, k, 0] = x[b, i, j, k, 0] - box.mean()
-    np.testing.assert_allclose(np.asarray(losses.high_pass(jnp.asarray(x))), reference,
-                               atol=1e-6)
-    assert float(jnp.max(jnp.abs(losses.high_pass(jnp.full((1, 6, 6, 2), 0.3))))) < 1e-6
-
-
-def test_detail_term_enters_the_loss_only_when_weighted():
-    model, variables, x = _code_model()
-    g = jnp.array([0, 1, 2, 3], jnp.int32)
-    target = groups.get_group('c4').act(g, x)
-    plain, terms = losses.pair_losses(model, variables['params'], x, target, g, 1.0, 1.0)
-    assert 'detail' not in terms
-    total, terms = losses.pair_losses(model, variables['params'], x, target, g, 1.0, 1.0,
-                                      lambda_detail=3.0)
-    prediction = models.forward(model, variables['params'], x, g).prediction
-    detail = np.mean(np.square(np.asarray(losses.high_pass(prediction) - losses.high_pass(target))))
-    np.testing.assert_allclose(float(terms['detail']), detail, rtol=1e-5)
-    np.testing.assert_allclose(float(total), float(plain) + 3.0 * detail, rtol=1e-5)
-
-
 def test_random_shift_rolls_each_image_within_the_bound():
     images = jnp.zeros((16, 12, 12, 1)).at[:, 5, 6, 0].set(1.0)
     shifted = np.asarray(pairs.random_shift(jax.random.key(0), images, 2))
