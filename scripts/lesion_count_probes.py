@@ -12,7 +12,9 @@ features of the 800 training phantoms, tested on the 200 test phantoms upright a
   ReLU'd random 3^3 filters (a bag of local features, invariant to the cube's rotations);
   and one hand-made feature, the number of bright voxels inside a few radii of the centre;
 * of each run in WORKDIR (``configs/brain3d*.py`` runs): ``z_i`` as eval.json reads it, and
-  the variant part ``z_v`` of the latent grid pooled over its cells (mean, max, both).
+  the variant part ``z_v`` of the latent grid pooled over its cells (mean, max, both, the 4
+  largest); for a cell-pooled code (``brain3d_invariant.py``) also the code's own hidden
+  layer on each cell, pooled the same ways, before its Dense and layer norm.
 
 Used in docs/results.md (issue 16, "A code pooled over the latent's cells").
 """
@@ -116,6 +118,29 @@ def run_probes(workdir: str) -> None:
     probe_on('z_v, max over cells', lambda f: cells(f).max(1))
     probe_on('z_v, mean and max over cells', lambda f: np.concatenate(
         [cells(f).mean(1), cells(f).max(1)], 1))
+    probe_on('z_v, the 4 largest over cells', lambda f: top(cells(f), 4))
+    code = run.params.get('invariant_code', {})
+    if 'Hidden' in code and run.config.model.invariant_code_cell_pool:
+        # the cell-pooled code's own hidden layer on each cell, before its Dense and norm
+        w1 = np.asarray(code['Hidden']['kernel'])[mask]
+        b1 = np.asarray(code['Hidden']['bias'])
+
+        def hidden(f):
+            h = cells(f) @ w1 + b1
+            return np.where(h > 0, h, run.config.model.negative_slope * h)
+
+        probe_on("the code's hidden layer, mean and max over cells", lambda f: np.concatenate(
+            [hidden(f).mean(1), hidden(f).max(1)], 1))
+        probe_on("the code's hidden layer, the 4 largest over cells",
+                 lambda f: top(hidden(f), 4))
+
+
+def top(features: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` largest of each feature over the cells, ``(N, cells, F) -> (N, k * F)``:
+    sorted values do not depend on the order of the cells, so they are invariant wherever
+    a cell-permuting rotation moves ``z_v``, and unlike the maximum they say whether a
+    local thing is there twice."""
+    return -np.sort(-features, axis=1)[:, :k].reshape(len(features), -1)
 
 
 def main(workdirs: list) -> None:
