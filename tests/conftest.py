@@ -57,9 +57,10 @@ def metrics_without_timing(workdir):
 def initial_state_fn(config, model, group, image_shape, total_steps=1):
     """``key -> create_train_state(config, model, group, image_shape, key, total_steps)``
     jitted once, as a run compiles it (``gla.state.compile_initial_state``'s options), for
-    tests that start several seeds: an eager init takes seconds per seed, and every state
-    it builds carries a new optimizer (a static field of the state) that makes a jitted
-    step compile again, so each seed paid for its own compile."""
+    tests that start several seeds: an eager init runs op by op (20 s for the first seed of
+    the recipe's network on this CPU), and every state it builds carries a new optimizer (a
+    static field of the state) that makes a jitted step compile again, so each seed paid
+    for its own compile."""
     import functools
     import jax
     from gla import state as state_lib
