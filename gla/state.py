@@ -65,10 +65,19 @@ def create_train_state(config: ml_collections.ConfigDict, model: models.GroupLat
                                          tx=make_optimizer(config, total_steps))
 
 
+def jit_initial_state(make_state: Callable[[jax.Array], Any],
+                      out_shardings: Any = None) -> Callable[[jax.Array], Any]:
+    """``make_state`` (a ``create_train_state`` partial, ``key -> state``) jitted, compiled
+    cheaply on a CPU backend (:data:`CPU_INIT_COMPILER_OPTIONS`: the same parameters and
+    Adam state, bit for bit), with XLA's defaults elsewhere. Call it once per seed: the
+    states it returns share one optimizer object (a static field of the state), so a jitted
+    step compiles once for all of them; an eager ``create_train_state`` per seed builds a
+    new optimizer each time, and the step compiles again for every seed."""
+    options = CPU_INIT_COMPILER_OPTIONS if jax.default_backend() == 'cpu' else {}
+    return jax.jit(make_state, out_shardings=out_shardings, compiler_options=options)
+
+
 def compile_initial_state(make_state: Callable[[jax.Array], Any], key: jax.Array,
                           out_shardings: Any = None) -> Any:
-    """``make_state(key)`` jitted (a ``create_train_state`` partial), compiled cheaply on a
-    CPU backend (:data:`CPU_INIT_COMPILER_OPTIONS`: the same parameters and Adam state, bit
-    for bit), with XLA's defaults elsewhere, and run once."""
-    options = CPU_INIT_COMPILER_OPTIONS if jax.default_backend() == 'cpu' else {}
-    return jax.jit(make_state, out_shardings=out_shardings, compiler_options=options)(key)
+    """``make_state(key)`` by :func:`jit_initial_state`, run once."""
+    return jit_initial_state(make_state, out_shardings)(key)

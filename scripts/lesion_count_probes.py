@@ -116,8 +116,7 @@ def run_probes(workdir: str) -> None:
     probe_on('z_v flattened', lambda f: f['z_v'])
     probe_on('z_v, mean over cells', lambda f: cells(f).mean(1))
     probe_on('z_v, max over cells', lambda f: cells(f).max(1))
-    probe_on('z_v, mean and max over cells', lambda f: np.concatenate(
-        [cells(f).mean(1), cells(f).max(1)], 1))
+    probe_on('z_v, mean and max over cells', lambda f: mean_and_max(cells(f)))
     probe_on('z_v, the 4 largest over cells', lambda f: top(cells(f), 4))
     code = run.params.get('invariant_code', {})
     if 'Hidden' in code and run.config.model.invariant_code_cell_pool:
@@ -129,10 +128,15 @@ def run_probes(workdir: str) -> None:
             h = cells(f) @ w1 + b1
             return np.where(h > 0, h, run.config.model.negative_slope * h)
 
-        probe_on("the code's hidden layer, mean and max over cells", lambda f: np.concatenate(
-            [hidden(f).mean(1), hidden(f).max(1)], 1))
+        probe_on("the code's hidden layer, mean and max over cells",
+                 lambda f: mean_and_max(hidden(f)))
         probe_on("the code's hidden layer, the 4 largest over cells",
                  lambda f: top(hidden(f), 4))
+
+
+def mean_and_max(features: np.ndarray) -> np.ndarray:
+    """The mean and the maximum of each feature over the cells, ``(N, cells, F) -> (N, 2F)``."""
+    return np.concatenate([features.mean(1), features.max(1)], 1)
 
 
 def top(features: np.ndarray, k: int) -> np.ndarray:

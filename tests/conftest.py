@@ -54,22 +54,6 @@ def metrics_without_timing(workdir):
     return rows
 
 
-def initial_state_fn(config, model, group, image_shape, total_steps=1):
-    """``key -> create_train_state(config, model, group, image_shape, key, total_steps)``
-    jitted once, as a run compiles it (``gla.state.compile_initial_state``'s options), for
-    tests that start several seeds: an eager init runs op by op (20 s for the first seed of
-    the recipe's network on this CPU), and every state it builds carries a new optimizer (a
-    static field of the state) that makes a jitted step compile again, so each seed paid
-    for its own compile."""
-    import functools
-    import jax
-    from gla import state as state_lib
-    options = state_lib.CPU_INIT_COMPILER_OPTIONS if jax.default_backend() == 'cpu' else {}
-    make_state = functools.partial(state_lib.create_train_state, config, model, group,
-                                   tuple(image_shape), total_steps=total_steps)
-    return jax.jit(lambda key: make_state(rng=key), compiler_options=options)
-
-
 @pytest.fixture
 def tiny_config():
     from configs import test as test_config

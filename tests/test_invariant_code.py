@@ -8,8 +8,6 @@ import numpy as np
 import optax
 import pytest
 
-from conftest import initial_state_fn
-
 from configs import rotated_mnist
 from gla import settings
 from gla import evaluate
@@ -196,7 +194,8 @@ def test_recipe_loss_stays_bounded_over_five_seeds():
         lambda_inv=config.loss.lambda_inv, lambda_const=config.loss.lambda_const,
         lambda_var=config.loss.lambda_var, lambda_cov=config.loss.lambda_cov))
     batches = dataset.train.images[:512].reshape(16, 32, 28, 28, 1)
-    init = initial_state_fn(config, model, group, (28, 28, 1), total_steps=60)
+    init = state_lib.jit_initial_state(functools.partial(
+        state_lib.create_train_state, config, model, group, (28, 28, 1), total_steps=60))
     for seed in range(5):
         init_key, pair_key = jax.random.split(jax.random.key(seed))
         state = init(init_key)

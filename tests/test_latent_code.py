@@ -7,6 +7,7 @@ given through the npz source), for three seeds each, and that of the SO(3) confi
 AdrenalMNIST3D volumes.
 """
 
+import functools
 import os
 
 import jax
@@ -14,14 +15,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import initial_state_fn
-
 from configs import rotated_mnist_so2
 from gla import config_checks
 from gla import groups
 from gla import latent_actions
 from gla import latent_code
 from gla import models
+from gla import state as state_lib
 from gla import train_step
 from gla.data import sources
 from gla.groups import c4
@@ -170,7 +170,9 @@ def _losses(config, dataset, seeds, num_steps: int) -> dict:
     group = groups.group_from_config(config.group)
     model = models.build_model(config, group, 1, dataset.image_shape[:-1])
     step = train_step.jit_step_functions(config, model, group).single
-    init = initial_state_fn(config, model, group, dataset.image_shape, num_steps)
+    init = state_lib.jit_initial_state(functools.partial(
+        state_lib.create_train_state, config, model, group, dataset.image_shape,
+        total_steps=num_steps))
     out = {}
     for seed in seeds:
         state = init(jax.random.key(seed))
