@@ -14,6 +14,7 @@ from gla import config_checks
 from gla import frame_decoder
 from gla import groups
 from gla import models
+from gla import state as state_lib
 from gla.groups import cube
 from gla.groups import so3
 from gla.latent_actions import tensor_rotation
@@ -45,11 +46,11 @@ def test_decoding_a_turned_code_is_the_turned_volume():
     config, model = _frame_model()
     x = jax.random.uniform(jax.random.key(2), (24, 32, 32, 32, 1), minval=-1, maxval=1)
     m = jnp.asarray(cube.MATRICES)
-    params = model.init(jax.random.key(3), x[:1], m[:1])['params']
+    params = state_lib.init_variables(model, jax.random.key(3), x[:1], m[:1])['params']
     assert 'canonical' in params['decoder']
-    forward = jax.jit(lambda g: models.forward(model, params, x, g).prediction)
-    upright = forward(jnp.broadcast_to(jnp.eye(3), m.shape))
-    turned = forward(m)
+    forward = jax.jit(lambda p, v, g: models.forward(model, p, v, g).prediction)
+    upright = forward(params, x, jnp.broadcast_to(jnp.eye(3), m.shape))
+    turned = forward(params, x, m)
     scale = float(jnp.max(jnp.abs(upright - upright.mean())))
     np.testing.assert_allclose(turned, so3.rotate(m, upright), atol=1e-4 * scale)
     assert float(jnp.max(jnp.abs(turned[1:] - upright[1:]))) > 0.1 * scale  # it does turn

@@ -106,8 +106,8 @@ def test_code_model_shapes_and_parts():
     model = models.build_model(config, group, 1, (28, 28))
     x = jax.random.uniform(jax.random.key(2), (3, 28, 28, 1), minval=-1, maxval=1)
     g = jnp.array([0.0, 1.0, 2.0])
-    params = model.init(jax.random.key(3), x, g)['params']
-    parts = models.forward(model, params, x, g)
+    params = state_lib.init_variables(model, jax.random.key(3), x, g)['params']
+    parts = jax.jit(functools.partial(models.forward, model))(params, x, g)
     assert parts.z.shape == parts.z_v.shape == parts.z_i.shape == (3, 64)
     assert parts.prediction.shape == x.shape
     m = np.asarray(model.apply({'params': params}, method=model.variant_mask)) > 0.5
@@ -137,8 +137,8 @@ def test_unit_rms_grid_parts_are_at_rms_one_and_the_cube_action_commutes_with_th
     assert isinstance(model, latent_code.UnitRmsAutoencoder)
     x = 3.0 * jax.random.uniform(jax.random.key(0), (4, 16, 16, 16, 1), minval=-1, maxval=1)
     g = jnp.array([0, 5, 13, 23])
-    params = model.init(jax.random.key(1), x, g)['params']
-    parts = models.forward(model, params, x, g)
+    params = state_lib.init_variables(model, jax.random.key(1), x, g)['params']
+    parts = jax.jit(functools.partial(models.forward, model))(params, x, g)
     m = np.asarray(model.apply({'params': params}, method=model.variant_mask)) > 0.5
     assert 0 < m.sum() < m.size  # both parts hold channels
     for part, chosen in ((parts.z_v, m), (parts.z_i, ~m)):

@@ -7,6 +7,7 @@ configs/adrenal3d_so3.py splits off a trace-free z_v at RMS 1; the config checks
 encoder where it cannot apply.
 """
 
+import functools
 import os
 
 import jax
@@ -19,6 +20,7 @@ from configs import test3d
 from gla import config_checks
 from gla import groups
 from gla import models
+from gla import state as state_lib
 from gla import tensor_moments
 from gla.data import sources
 from gla.groups import cube
@@ -81,8 +83,8 @@ def test_the_so3_config_splits_off_a_trace_free_z_v_at_unit_rms():
     assert isinstance(model, tensor_moments.TensorMomentAutoencoder)
     x = jax.random.uniform(jax.random.key(0), (2, 32, 32, 32, 1), minval=-1, maxval=1)
     g = so3.sample_rotations(jax.random.key(1), 2)
-    params = model.init(jax.random.key(2), x, g)['params']
-    parts = models.forward(model, params, x, g)
+    params = state_lib.init_variables(model, jax.random.key(2), x, g)['params']
+    parts = jax.jit(functools.partial(models.forward, model))(params, x, g)
     assert parts.prediction.shape == x.shape
     n_v = config.model.code_dim // 2
     blocks = np.asarray(parts.z_v[:, :n_v]).reshape(2, -1, 12)
@@ -122,17 +124,22 @@ def _adrenal_volumes(count: int) -> jax.Array:
     return jnp.asarray(volumes[:, ::2, ::2, ::2, None] / 127.5 - 1)
 
 
-def _z_v_and_encode(code_encoder: str):
+def _z_v_and_variables(code_encoder: str):
+    """``z_v`` of a model built from adrenal3d_so3.py, a function of a batch of volumes."""
     config = adrenal3d_so3.get_config()
     config.model.code_encoder = code_encoder
     assert not config_checks.config_problems(config)
     model = models.build_model(config, groups.group_from_config(config.group), 1,
                                (32, 32, 32))
-    x = _adrenal_volumes(1)
-    variables = model.init(jax.random.key(3), x, method=model.encode)
-    encode = jax.jit(lambda v: model.apply(variables, v, method=model.encode))
-    z_v = jax.jit(lambda v: model.apply(variables, encode(v), method=model.split)[0])
-    return z_v, encode, variables
+    variables = state_lib.init_variables(model, jax.random.key(3), _adrenal_volumes(1),
+                                         method=model.encode)
+
+    @jax.jit
+    def z_v(variables, v):
+        return model.apply(variables, model.apply(variables, v, method=model.encode),
+                           method=model.split)[0]
+
+    return functools.partial(z_v, variables), variables
 
 
 def test_isotropic_features_commute_with_the_cube():
@@ -168,7 +175,7 @@ def test_gaussian_blur_is_the_edge_padded_separable_filter(sigma):
 def test_isotropic_moments_turn_with_the_volume_by_construction():
     """Exactly for the cube's rotations; under Haar rotations of real volumes only the
     trilinear resampling stands between them, where the grid's moments start far off."""
-    z_v, encode, variables = _z_v_and_encode('isotropic_moments')
+    z_v, variables = _z_v_and_variables('isotropic_moments')
     assert 'voxel_weights' in variables['params']['encoder']
     x = _adrenal_volumes(24)
     m = jnp.asarray(cube.MATRICES)
@@ -184,4 +191,4 @@ def test_isotropic_moments_turn_with_the_volume_by_construction():
                      / jnp.linalg.norm(target))
 
     assert haar_error(z_v) < 0.15  # measured 0.061 at this init
-    assert haar_error(_z_v_and_encode('tensor_moments')[0]) > 0.5  # measured 1.3
+    assert haar_error(_z_v_and_variables('tensor_moments')[0]) > 0.5  # measured 1.3
