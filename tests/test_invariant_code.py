@@ -2,6 +2,8 @@
 and covariance terms, random input elements, the shifted L_inv target, the cosine schedule,
 and the probe's features of a run with a code."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -27,7 +29,7 @@ def _code_model(mask_kind='learned', fills='invariant', dim=16, hidden=0):
     group = groups.get_group('c4')
     model = models.build_model(config, group, image_channels=1)
     x = jax.random.normal(jax.random.key(3), (4, 28, 28, 1))
-    variables = model.init(jax.random.key(0), x, group.identity(4))
+    variables = state_lib.init_variables(model, jax.random.key(0), x, group.identity(4))
     return model, variables, x
 
 
@@ -64,7 +66,7 @@ def test_paper_mode_has_no_code_parameters_and_combine_is_the_sum():
     group = groups.get_group('c4')
     model = models.build_model(config, group, image_channels=1)
     x = jnp.ones((2, 28, 28, 1))
-    variables = model.init(jax.random.key(0), x, group.identity(2))
+    variables = state_lib.init_variables(model, jax.random.key(0), x, group.identity(2))
     assert set(variables['params']) == {'encoder', 'decoder', 'mask'}
     a, b = jnp.ones((2, 7, 7, 64)), 2 * jnp.ones((2, 7, 7, 64))
     np.testing.assert_array_equal(model.apply(variables, a, b, method=model.combine), 3.0)
@@ -235,7 +237,7 @@ def test_orbit_pooled_code_is_exactly_invariant_to_the_latent_action():
     model = models.build_model(config, group, image_channels=1)
     assert model.code_orbit == (0, 1, 2, 3)
     x = jax.random.normal(jax.random.key(3), (4, 28, 28, 1))
-    variables = model.init(jax.random.key(0), x, group.identity(4))
+    variables = state_lib.init_variables(model, jax.random.key(0), x, group.identity(4))
     z = model.apply(variables, x, method=model.encode)
     _, u = model.apply(variables, z, method=model.split)
     for k in range(1, 4):
@@ -245,7 +247,7 @@ def test_orbit_pooled_code_is_exactly_invariant_to_the_latent_action():
     # without pooling the same head is not invariant
     config.model.invariant_code_orbit_pool = False
     plain = models.build_model(config, group, image_channels=1)
-    v = plain.init(jax.random.key(0), x, group.identity(4))
+    v = state_lib.init_variables(plain, jax.random.key(0), x, group.identity(4))
     _, u0 = plain.apply(v, z, method=plain.split)
     _, u1 = plain.apply(v, group.act(jnp.ones((4,), jnp.int32), z), method=plain.split)
     assert float(jnp.max(jnp.abs(u1 - u0))) > 1e-2
@@ -259,8 +261,9 @@ def _small_cube_code_model(config):
     group = groups.get_group('cube')
     model = models.build_model(config, group, image_channels=1)
     x = jax.random.normal(jax.random.key(3), (2, 16, 16, 16, 1))
-    variables = model.init(jax.random.key(0), x, group.identity(2))
-    return group, model, variables, x, model.apply(variables, x, method=model.encode)
+    variables = state_lib.init_variables(model, jax.random.key(0), x, group.identity(2))
+    encode = jax.jit(functools.partial(model.apply, method=model.encode))
+    return group, model, variables, x, encode(variables, x)
 
 
 def test_block_averaged_orbit_code_stays_exactly_invariant_under_the_cube_group():
@@ -281,7 +284,7 @@ def test_block_averaged_orbit_code_stays_exactly_invariant_under_the_cube_group(
     config.model.invariant_code_block = 3  # does not divide the 4^3 latent grid
     odd = models.build_model(config, group, image_channels=1)
     with pytest.raises(ValueError, match='invariant_code_block=3 must divide'):
-        odd.init(jax.random.key(0), x, group.identity(2))
+        state_lib.init_variables(odd, jax.random.key(0), x, group.identity(2))
 
 
 def test_cell_pooled_code_is_exactly_invariant_and_reads_each_cell_alone():
