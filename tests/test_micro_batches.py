@@ -1,6 +1,7 @@
 """A training step that takes its gradient in micro-batches (``config.micro_batch_size``)
 is the step on the whole batch, to float rounding; the configs that cannot use it say so."""
 
+import functools
 import importlib
 import os
 
@@ -21,7 +22,8 @@ def _one_step(config, images):
     group = groups.group_from_config(config.group)
     model = models.build_model(config, group, images.shape[-1])
     init_key, pair_key = jax.random.split(jax.random.key(config.seed))
-    state = state_lib.create_train_state(config, model, group, images.shape[1:], init_key)
+    state = state_lib.compile_initial_state(functools.partial(
+        state_lib.create_train_state, config, model, group, images.shape[1:]), init_key)
     start = jax.tree.map(np.asarray, state.params)
     step = train_step.jit_step_functions(config, model, group).single
     new_state, metrics = step(state, images, pair_key)
