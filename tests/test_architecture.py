@@ -15,6 +15,7 @@ from gla import autoencoder
 from gla import groups
 from gla import models
 from gla import settings
+from gla import state as state_lib
 from gla import workdir as workdir_lib
 
 
@@ -22,7 +23,7 @@ def _tiny_model(config):
     group = groups.group_from_config(config.group)
     model = models.build_model(config, group, 1)
     x = jax.random.uniform(jax.random.key(0), (3, 28, 28, 1), minval=-1, maxval=1)
-    params = model.init(jax.random.key(1), x, group.identity(3))['params']
+    params = state_lib.init_variables(model, jax.random.key(1), x, group.identity(3))['params']
     return model, params, x
 
 

@@ -12,6 +12,7 @@ from gla import conv
 from gla import losses
 from gla import models
 from gla import groups
+from gla import state as state_lib
 
 
 def _model(conv_transpose='subpixel', mask_kind='learned'):
@@ -25,7 +26,7 @@ def _model(conv_transpose='subpixel', mask_kind='learned'):
 def test_published_network_has_66753_parameters_and_7x7x64_latent():
     _, group, model = _model()
     x = jnp.zeros((2, 28, 28, 1))
-    variables = model.init(jax.random.key(0), x, group.identity(2))
+    variables = state_lib.init_variables(model, jax.random.key(0), x, group.identity(2))
     assert models.count_params(variables['params']) == 66_753
     z = model.apply(variables, x, method=model.encode)
     assert z.shape == (2, 7, 7, 64)
@@ -42,12 +43,13 @@ def test_subpixel_conv_transpose_equals_xla(ndim, kernel, stride, pad):
                            padding=[(kernel - 1 - pad,) * 2] * ndim)
     variables = ref.init(jax.random.key(1), x)
     fast = conv.SubpixelConvTranspose(4, (kernel,) * ndim, (stride,) * ndim, pad)
-    np.testing.assert_allclose(fast.apply(variables, x), ref.apply(variables, x), atol=1e-5)
+    np.testing.assert_allclose(jax.jit(fast.apply)(variables, x),
+                               jax.jit(ref.apply)(variables, x), atol=1e-5)
 
     def loss(module):
         return lambda v, x: jnp.sum(jnp.sin(module.apply(v, x)))
-    g_ref = jax.grad(loss(ref), argnums=(0, 1))(variables, x)
-    g_fast = jax.grad(loss(fast), argnums=(0, 1))(variables, x)
+    g_ref = jax.jit(jax.grad(loss(ref), argnums=(0, 1)))(variables, x)
+    g_fast = jax.jit(jax.grad(loss(fast), argnums=(0, 1)))(variables, x)
     for a, b in zip(jax.tree.leaves(g_ref), jax.tree.leaves(g_fast)):
         np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-4)
 
@@ -70,7 +72,7 @@ def test_mask_forward_is_binary_and_gradient_is_sigmoid_prime():
 def test_learned_mask_init_and_split():
     _, group, model = _model()
     x = jax.random.normal(jax.random.key(3), (2, 28, 28, 1))
-    variables = model.init(jax.random.key(0), x, group.identity(2))
+    variables = state_lib.init_variables(model, jax.random.key(0), x, group.identity(2))
     alpha = variables['params']['mask']['alpha']
     assert alpha.shape == (64,) and 0.05 < float(jnp.std(alpha)) < 0.2
     z = model.apply(variables, x, method=model.encode)
@@ -84,7 +86,8 @@ def test_learned_mask_init_and_split():
 @pytest.mark.parametrize('kind,variant', [('all_variant', 64), ('manual', 32)])
 def test_fixed_masks(kind, variant):
     _, group, model = _model(mask_kind=kind)
-    variables = model.init(jax.random.key(0), jnp.zeros((1, 28, 28, 1)), group.identity(1))
+    variables = state_lib.init_variables(model, jax.random.key(0), jnp.zeros((1, 28, 28, 1)),
+                                     group.identity(1))
     assert 'mask' not in variables['params']
     m = np.asarray(model.apply(variables, method=model.variant_mask))
     assert m.sum() == variant and np.all(m[:variant] == 1)
@@ -95,12 +98,12 @@ def test_no_gradient_reaches_the_encoder_through_the_targets():
     x = jax.random.normal(jax.random.key(0), (4, 28, 28, 1))
     g = jnp.array([1, 2, 3, 0], jnp.int32)
     target = group.act(g, x)
-    params = model.init(jax.random.key(1), x, g)['params']
+    params = state_lib.init_variables(model, jax.random.key(1), x, g)['params']
 
     def term(name, wrt_target):
         def f(p, t):
             return jnp.mean(losses.pair_loss_terms(model, p, x, t, g)[name])
-        return jax.grad(f, argnums=1 if wrt_target else 0)
+        return jax.jit(jax.grad(f, argnums=1 if wrt_target else 0))
 
     for name in ('inv', 'const'):
         # (a) nothing flows back into the second pass's input ...
@@ -122,8 +125,8 @@ def test_no_gradient_reaches_the_encoder_through_the_targets():
         terms = losses.pair_loss_terms(model, p, x, target, g)
         return jnp.mean(terms['inv']) + jnp.mean(terms['const'])
 
-    for a, b in zip(jax.tree.leaves(jax.grad(inv_const)(params)),
-                    jax.tree.leaves(jax.grad(inv_const_with_constant_targets)(params))):
+    for a, b in zip(jax.tree.leaves(jax.jit(jax.grad(inv_const))(params)), jax.tree.leaves(
+            jax.jit(jax.grad(inv_const_with_constant_targets))(params))):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-8)
 
 
@@ -159,7 +162,8 @@ def test_the_pytorch_init_draws_uniform_within_one_over_sqrt_fan_in(conv_transpo
     config.model.conv_transpose, config.model.strided_conv = conv_transpose, strided_conv
     group = groups.get_group('c4')
     model = models.build_model(config, group, 1)
-    params = model.init(jax.random.key(0), jnp.zeros((1, 28, 28, 1)), group.identity(1))
+    params = state_lib.init_variables(model, jax.random.key(0), jnp.zeros((1, 28, 28, 1)),
+                                     group.identity(1))
     params = params['params']
     fan_in = {('encoder', 'Conv_0'): 1 * 16, ('encoder', 'Conv_1'): 32 * 16,
               ('decoder', 'ConvTranspose_0'): 32 * 16, ('decoder', 'ConvTranspose_1'): 1 * 16}
@@ -182,7 +186,8 @@ def test_the_flax_init_is_lecun_normal_with_zero_bias():
     config.model.init = 'flax'
     group = groups.get_group('c4')
     model = models.build_model(config, group, 1)
-    params = model.init(jax.random.key(0), jnp.zeros((1, 28, 28, 1)), group.identity(1))
+    params = state_lib.init_variables(model, jax.random.key(0), jnp.zeros((1, 28, 28, 1)),
+                                     group.identity(1))
     conv = params['params']['encoder']['Conv_1']
     np.testing.assert_array_equal(conv['bias'], 0.0)
     assert np.asarray(conv['kernel']).std() == pytest.approx((32 * 16) ** -0.5, rel=0.05)
