@@ -23,8 +23,8 @@ Measured, seeds 0-2 (docs/results.md, "SO(3): a larger Adam step"): 25.77 +- 0.1
 8 rotations (all-background 19.41, copy-input 18.22), SSIM 0.842 +- 0.005, Dice 0.714,
 relative equivariance error 0.0001 (0.014-0.017 under Haar rotations), z_i probe 81.8 %
 (majority 76.8), 0 divergence warnings; on a 2-core AMD EPYC 45 minutes (seed 0, mostly
-alone), 97 beside a second run. The pose turns with the volume; thin branches are drawn smooth (target
-SSIM 0.85 not met). Adam 1e-3 (``--config.optimizer.learning_rate=1e-3``, the default
+alone), 97 beside a second run. The pose turns with the volume; thin branches are drawn
+smooth (target SSIM 0.85 not met). Adam 1e-3 (``--config.optimizer.learning_rate=1e-3``, the default
 before): 25.59 +- 0.11 dB, SSIM 0.836 +- 0.004, Dice 0.702; 22-24 minutes beside a second run,
 about 12 alone, on the machine that measured it; 37 minutes alone on the AMD EPYC.
 At 1e-3 and 10 epochs (last-but-one round's default): 24.52 +- 0.09 dB, SSIM 0.798; at 1e-3

@@ -87,7 +87,7 @@ def test_learned_mask_init_and_split():
 def test_fixed_masks(kind, variant):
     _, group, model = _model(mask_kind=kind)
     variables = state_lib.init_variables(model, jax.random.key(0), jnp.zeros((1, 28, 28, 1)),
-                                     group.identity(1))
+                                         group.identity(1))
     assert 'mask' not in variables['params']
     m = np.asarray(model.apply(variables, method=model.variant_mask))
     assert m.sum() == variant and np.all(m[:variant] == 1)
@@ -163,7 +163,7 @@ def test_the_pytorch_init_draws_uniform_within_one_over_sqrt_fan_in(conv_transpo
     group = groups.get_group('c4')
     model = models.build_model(config, group, 1)
     params = state_lib.init_variables(model, jax.random.key(0), jnp.zeros((1, 28, 28, 1)),
-                                     group.identity(1))
+                                      group.identity(1))
     params = params['params']
     fan_in = {('encoder', 'Conv_0'): 1 * 16, ('encoder', 'Conv_1'): 32 * 16,
               ('decoder', 'ConvTranspose_0'): 32 * 16, ('decoder', 'ConvTranspose_1'): 1 * 16}
@@ -187,7 +187,7 @@ def test_the_flax_init_is_lecun_normal_with_zero_bias():
     group = groups.get_group('c4')
     model = models.build_model(config, group, 1)
     params = state_lib.init_variables(model, jax.random.key(0), jnp.zeros((1, 28, 28, 1)),
-                                     group.identity(1))
+                                      group.identity(1))
     conv = params['params']['encoder']['Conv_1']
     np.testing.assert_array_equal(conv['bias'], 0.0)
     assert np.asarray(conv['kernel']).std() == pytest.approx((32 * 16) ** -0.5, rel=0.05)
