@@ -83,8 +83,8 @@ def init_variables(module: Any, key: jax.Array, *inputs: Any, **init_kwargs: Any
     compiled like the initial state (:func:`jit_initial_state`). Eager ``init`` dispatches
     and compiles each operation of the forward pass on its own, and a jit at XLA:CPU's
     default level spends most of its time optimising a program that runs once: for
-    ``configs/adrenal3d_so3.py``'s model at 32^3, 7-9 s against 40 s jitted at level 3 and
-    about 100 s eager (measured beside two training runs)."""
+    ``configs/adrenal3d_so3.py``'s model at 32^3, 9 s against 42-46 s jitted at level 3 and
+    109 s eager (measured beside two training runs)."""
     return jit_initial_state(functools.partial(module.init, **init_kwargs))(key, *inputs)
 
 
