@@ -44,8 +44,9 @@ class Run:
     def _fns(self) -> dict:
         model, variables = self.model, {'params': self.params}
 
-        def apply(method):
-            return jax.jit(lambda *a: model.apply(variables, *a, method=method))
+        def apply(method):  # the parameters as an argument: XLA would fold constants
+            return functools.partial(jax.jit(functools.partial(model.apply, method=method)),
+                                     variables)
 
         return {
             'encode': apply(model.encode),
