@@ -83,6 +83,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.loss.lambda_const = 1.0  # weight of L_const
     config.loss.lambda_var = 0.0  # VICReg variance term on the batch of z_i (0 = the paper)
     config.loss.lambda_cov = 0.0  # VICReg covariance term on the batch of z_i (0 = the paper)
+    config.loss.lambda_ssim = 0.0  # weight of 1 - SSIM(prediction, T_g x) (0 = the paper)
     config.loss.inv_target_shift = 0  # >0: L_inv's target is T_g x shifted by <= this many px
 
     config.blocks = ml_collections.ConfigDict()

@@ -242,7 +242,8 @@ def _model_problems(config) -> list:
 def _loss_problems(config) -> list:
     problems = []
     for section, name in (('loss', 'lambda_inv'), ('loss', 'lambda_const'),
-                          ('mask', 'init_std'), ('loss', 'lambda_var'), ('loss', 'lambda_cov')):
+                          ('mask', 'init_std'), ('loss', 'lambda_var'), ('loss', 'lambda_cov'),
+                          ('loss', 'lambda_ssim')):
         value = config[section][name]
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
             problems.append(f'config.{section}.{name}={value!r} must be a finite number >= 0')

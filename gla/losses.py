@@ -19,6 +19,16 @@ and covariance terms of VICReg (Bardes et al., 2022) on the batch of invariant p
 ``L_inv`` alone is minimised by a constant ``z_i``; ``L_var`` keeps every feature spread over
 the batch and ``L_cov`` decorrelates the features, so the invariant part must tell images
 apart while it stays invariant. They are batch terms: the validation loss leaves them out.
+
+Optional (``config.loss.lambda_ssim``; 0 in the paper's mode): one minus the structural
+similarity of the prediction and its target (:func:`gla.metrics.ssim`, the evaluation's own
+SSIM, 2D or 3D),
+
+    L_ssim = 1 - ssim(D(z_i(x) + Phi_g(z_v(x))), T_g x)
+
+It weights local contrast and structure (the edges of a thin shape) that the mean squared
+error of a mostly empty volume barely sees. A training term: the validation loss leaves it
+out too.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ from typing import Any, Optional
 import jax
 import jax.numpy as jnp
 
+from gla import metrics
 from gla import models
 
 
@@ -37,7 +48,8 @@ def mse(a: jax.Array, b: jax.Array) -> jax.Array:
 
 
 def _pair_terms_and_z_i(model: models.GroupLatentAutoencoder, params: Any, x: jax.Array,
-                        target: jax.Array, g, inv_target: Optional[jax.Array] = None) -> tuple:
+                        target: jax.Array, g, inv_target: Optional[jax.Array] = None,
+                        structure: bool = False) -> tuple:
     parts = models.forward(model, params, x, g)
     _, target_v, target_i = models.split_latent(model, params, target)
     if inv_target is not None:  # L_inv's target from another view of T_g x
@@ -45,6 +57,8 @@ def _pair_terms_and_z_i(model: models.GroupLatentAutoencoder, params: Any, x: ja
     target_v, target_i = jax.lax.stop_gradient((target_v, target_i))
     terms = {'recon': mse(parts.prediction, target), 'inv': mse(parts.z_i, target_i),
              'const': mse(parts.acted, target_v)}
+    if structure:
+        terms['ssim'] = 1.0 - metrics.ssim(parts.prediction, target)
     return terms, parts.z_i
 
 
@@ -80,14 +94,18 @@ def total_loss(terms: dict, lambda_inv: float, lambda_const: float) -> jax.Array
 def pair_losses(model: models.GroupLatentAutoencoder, params: Any, x: jax.Array,
                 target: jax.Array, g, lambda_inv: float, lambda_const: float,
                 lambda_var: float = 0.0, lambda_cov: float = 0.0,
-                inv_target: Optional[jax.Array] = None):
+                inv_target: Optional[jax.Array] = None, lambda_ssim: float = 0.0):
     """Batch-mean objective: ``(total, {'loss', 'recon', 'inv', 'const'})``, plus ``'var'``
-    and ``'cov'`` when ``lambda_var`` or ``lambda_cov`` is not 0. ``inv_target`` (shape of
+    and ``'cov'`` when ``lambda_var`` or ``lambda_cov`` is not 0, and ``'ssim'`` (``L_ssim``)
+    when ``lambda_ssim`` is not 0. ``inv_target`` (shape of
     ``target``): the image whose ``z_i`` is ``L_inv``'s target instead of ``T_g x``'s, e.g.
     ``T_g x`` slightly shifted (:func:`gla.pairs.random_shift`)."""
-    per_example, z_i = _pair_terms_and_z_i(model, params, x, target, g, inv_target)
+    per_example, z_i = _pair_terms_and_z_i(model, params, x, target, g, inv_target,
+                                           structure=bool(lambda_ssim))
     terms = {k: jnp.mean(v) for k, v in per_example.items()}
     terms['loss'] = total_loss(terms, lambda_inv, lambda_const)
+    if lambda_ssim:
+        terms['loss'] = terms['loss'] + lambda_ssim * terms['ssim']
     if lambda_var or lambda_cov:
         terms['var'], terms['cov'] = variance_covariance(z_i)
         terms['loss'] = terms['loss'] + lambda_var * terms['var'] + lambda_cov * terms['cov']

@@ -34,7 +34,7 @@ def train_step(state: train_state.TrainState, images: jax.Array, pair_key: jax.A
                model: models.GroupLatentAutoencoder, group: groups.Group,
                pair_fn: pairs.PairFn, lambda_inv: float, lambda_const: float,
                lambda_var: float = 0.0, lambda_cov: float = 0.0, inv_target_shift: int = 0,
-               micro_batch_size: int = 0):
+               micro_batch_size: int = 0, lambda_ssim: float = 0.0):
     """One optimisation step on a batch of images ``(B, *spatial, C)``.
 
     The pairs are made here, on the device: ``g`` is drawn from ``fold_in(pair_key, step)``
@@ -52,7 +52,7 @@ def train_step(state: train_state.TrainState, images: jax.Array, pair_key: jax.A
     def loss_fn(params, batch):
         x, target, g_batch, inv_target_batch = batch
         return losses.pair_losses(model, params, x, target, g_batch, lambda_inv, lambda_const,
-                                  lambda_var, lambda_cov, inv_target_batch)
+                                  lambda_var, lambda_cov, inv_target_batch, lambda_ssim)
 
     terms, grads = batch_mean_gradient(loss_fn, state.params, (inputs, targets, g, inv_target),
                                        micro_batches(images.shape[0], micro_batch_size))
@@ -183,7 +183,8 @@ def step_kwargs(config: ml_collections.ConfigDict, model: models.GroupLatentAuto
                 lambda_inv=config.loss.lambda_inv, lambda_const=config.loss.lambda_const,
                 lambda_var=config.loss.lambda_var, lambda_cov=config.loss.lambda_cov,
                 inv_target_shift=config.loss.inv_target_shift,
-                micro_batch_size=cpu_micro_batch_size(config))
+                micro_batch_size=cpu_micro_batch_size(config),
+                lambda_ssim=config.loss.lambda_ssim)
 
 
 def jit_step_functions(config: ml_collections.ConfigDict, model: models.GroupLatentAutoencoder,

@@ -64,6 +64,7 @@ LEGACY_DEFAULTS = {
     'model.invariant_code_fills': 'invariant',
     'loss.lambda_var': 0.0,
     'loss.lambda_cov': 0.0,
+    'loss.lambda_ssim': 0.0,
     'loss.inv_target_shift': 0,
     'pairs.random_input_element': False,
     'optimizer.schedule': 'constant',

@@ -14,6 +14,7 @@ from configs import rotated_mnist
 from gla import settings
 from gla import evaluate
 from gla import losses
+from gla import metrics
 from gla import models
 from gla import pairs
 from gla import state as state_lib
@@ -112,6 +113,39 @@ def test_vicreg_terms_enter_the_loss_only_when_weighted():
     assert float(moved['inv']) != float(terms['inv'])
     for name in ('recon', 'const'):
         assert float(moved[name]) == float(terms[name])
+
+
+def test_ssim_term_enters_the_loss_only_when_weighted():
+    model, variables, x = _code_model()
+    g = jnp.array([0, 1, 2, 3], jnp.int32)
+    target = groups.get_group('c4').act(g, x)
+    plain, terms = losses.pair_losses(model, variables['params'], x, target, g, 1.0, 1.0)
+    assert 'ssim' not in terms
+    total, terms = losses.pair_losses(model, variables['params'], x, target, g, 1.0, 1.0,
+                                      lambda_ssim=0.5)
+    prediction = models.forward(model, variables['params'], x, g).prediction
+    structure = 1.0 - np.mean(np.asarray(metrics.ssim(prediction, target)))
+    np.testing.assert_allclose(float(terms['ssim']), structure, rtol=1e-5)
+    np.testing.assert_allclose(float(total), float(plain) + 0.5 * structure, rtol=1e-5)
+
+
+def test_a_step_down_the_ssim_term_raises_a_volumes_ssim():
+    """The term's gradient is the evaluation's SSIM's: finite on a 3D volume, and a small
+    step against it raises the SSIM of a noisy volume with its clean target."""
+    rng = np.random.default_rng(0)
+    target = jnp.asarray(np.tanh(rng.standard_normal((2, 16, 16, 16, 1))), jnp.float32)
+    noisy = target + 0.5 * jnp.asarray(rng.standard_normal(target.shape), jnp.float32)
+
+    def term(prediction):
+        return jnp.mean(1.0 - metrics.ssim(prediction, target))
+
+    grad = jax.grad(term)(noisy)
+    assert np.all(np.isfinite(np.asarray(grad)))
+    largest = jnp.max(jnp.abs(grad), axis=(1, 2, 3, 4), keepdims=True)
+    stepped = noisy - 0.05 * grad / largest  # no voxel moves by more than 0.05
+    before = np.asarray(metrics.ssim(noisy, target))
+    after = np.asarray(metrics.ssim(stepped, target))
+    assert np.all(after > before + 0.005), (before, after)
 
 
 def test_random_shift_rolls_each_image_within_the_bound():
