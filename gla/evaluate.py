@@ -177,13 +177,15 @@ def linear_probe(run, dataset, elements, mask, mesh, batch_size) -> dict:
     config = run.config
     train_f, upright_f, moved_f, moved_labels = probe_features(
         run, dataset, elements, mask, mesh, batch_size)
+    names = ('z', 'z_v', 'z_i')
+    width = max(math.prod(train_f[name].shape[1:]) for name in names)  # one compiled fit
     results = {}
-    for name in ('z', 'z_v', 'z_i'):
+    for name in names:
         results[name] = probe.linear_probe_accuracy(
             train_f[name], dataset.train.labels,
             {'upright': (upright_f[name], dataset.test.labels),
              'transformed': (moved_f[name], moved_labels)},
-            steps=config.eval.probe_steps, l2=config.eval.probe_l2)
+            steps=config.eval.probe_steps, l2=config.eval.probe_l2, width=width)
     return results
 
 
