@@ -55,7 +55,7 @@ def linear_probe_accuracy(train_features: np.ndarray, train_labels: np.ndarray,
     train = np.asarray(train_features, np.float32).reshape(len(train_features), -1)
     if train.shape[1] == 0:
         return {name: None for name in test_sets}
-    if width < train.shape[1] and width:
+    if width and width < train.shape[1]:
         raise ValueError(f'width={width} is below the {train.shape[1]} features; pass 0 or '
                          'a width of at least the widest probe')
     train = np.pad(train, ((0, 0), (0, max(width - train.shape[1], 0))))
