@@ -96,16 +96,23 @@ def test_variance_covariance_terms():
     np.testing.assert_allclose(float(l_cov), 2 * float(np.var(f, ddof=1)) ** 2 / 2, rtol=1e-3)
 
 
-def test_vicreg_terms_enter_the_loss_only_when_weighted():
+def test_vicreg_and_ssim_terms_enter_the_loss_only_when_weighted():
     model, variables, x = _code_model()
     g = jnp.array([0, 1, 2, 3], jnp.int32)
     target = groups.get_group('c4').act(g, x)
     plain, terms = losses.pair_losses(model, variables['params'], x, target, g, 1.0, 1.0)
-    assert 'var' not in terms
+    assert 'var' not in terms and 'ssim' not in terms
     total, terms = losses.pair_losses(model, variables['params'], x, target, g, 1.0, 1.0,
                                       lambda_var=2.0, lambda_cov=0.5)
     np.testing.assert_allclose(float(total), float(plain) + 2.0 * float(terms['var'])
                                + 0.5 * float(terms['cov']), rtol=1e-5)
+    # L_ssim: one minus the evaluation's SSIM of the prediction and T_g x
+    total, with_ssim = losses.pair_losses(model, variables['params'], x, target, g, 1.0, 1.0,
+                                          lambda_ssim=0.5)
+    prediction = models.forward(model, variables['params'], x, g).prediction
+    structure = 1.0 - np.mean(np.asarray(metrics.ssim(prediction, target)))
+    np.testing.assert_allclose(float(with_ssim['ssim']), structure, rtol=1e-5)
+    np.testing.assert_allclose(float(total), float(plain) + 0.5 * structure, rtol=1e-5)
     # the shifted L_inv target changes only L_inv
     shifted = pairs.random_shift(jax.random.key(5), target, 2)
     _, moved = losses.pair_losses(model, variables['params'], x, target, g, 1.0, 1.0,
@@ -113,20 +120,6 @@ def test_vicreg_terms_enter_the_loss_only_when_weighted():
     assert float(moved['inv']) != float(terms['inv'])
     for name in ('recon', 'const'):
         assert float(moved[name]) == float(terms[name])
-
-
-def test_ssim_term_enters_the_loss_only_when_weighted():
-    model, variables, x = _code_model()
-    g = jnp.array([0, 1, 2, 3], jnp.int32)
-    target = groups.get_group('c4').act(g, x)
-    plain, terms = losses.pair_losses(model, variables['params'], x, target, g, 1.0, 1.0)
-    assert 'ssim' not in terms
-    total, terms = losses.pair_losses(model, variables['params'], x, target, g, 1.0, 1.0,
-                                      lambda_ssim=0.5)
-    prediction = models.forward(model, variables['params'], x, g).prediction
-    structure = 1.0 - np.mean(np.asarray(metrics.ssim(prediction, target)))
-    np.testing.assert_allclose(float(terms['ssim']), structure, rtol=1e-5)
-    np.testing.assert_allclose(float(total), float(plain) + 0.5 * structure, rtol=1e-5)
 
 
 def test_a_step_down_the_ssim_term_raises_a_volumes_ssim():
