@@ -26,16 +26,24 @@ def gaussian_window(size: int = 11, sigma: float = 1.5) -> np.ndarray:
     return (w / w.sum()).astype(np.float32)
 
 
+def _valid_band(n: int, window: np.ndarray) -> np.ndarray:
+    """The 'valid' 1D filter as a band matrix ``(n - size + 1, n)``: row i holds the window at i."""
+    size = len(window)
+    band = np.zeros((n - size + 1, n), np.float32)
+    for i in range(n - size + 1):
+        band[i, i:i + size] = window
+    return band
+
+
 def _gaussian_filter(x: jax.Array, window: np.ndarray) -> jax.Array:
-    """Separable 'valid' Gaussian filter over every spatial axis of ``(B, *spatial, C)``."""
-    ndim = x.ndim - 2
-    for axis in range(1, 1 + ndim):
-        x = jnp.moveaxis(x, axis, -1)
-        shape = x.shape
-        flat = x.reshape(-1, shape[-1], 1)
-        flat = jax.lax.conv_general_dilated(flat, jnp.asarray(window)[:, None, None], (1,),
-                                            'VALID', dimension_numbers=('NWC', 'WIO', 'NWC'))
-        x = jnp.moveaxis(flat.reshape(shape[:-1] + (flat.shape[1],)), -1, axis)
+    """Separable 'valid' Gaussian filter over every spatial axis of ``(B, *spatial, C)``.
+
+    One band-matrix product per axis: the same sums as a 1-channel convolution, several times
+    faster on CPU (forward and gradient) for grids of 28-64 cells.
+    """
+    for axis in range(1, x.ndim - 1):
+        band = jnp.asarray(_valid_band(x.shape[axis], window))
+        x = jnp.moveaxis(jnp.tensordot(band, x, axes=([1], [axis])), 0, axis)
     return x
 
 
@@ -45,15 +53,17 @@ def ssim(a: jax.Array, b: jax.Array, data_range: float = 2.0, window_size: int =
 
     Gaussian window (``window_size``, ``sigma``) applied 'valid' over every spatial axis
     (the convention of ``tf.image.ssim``), shrunk to the grid for small grids; the SSIM map
-    is averaged over positions and channels.
+    is averaged over positions and channels. The five local moments are filtered in one pass,
+    stacked on the channel axis.
     """
     size = min(window_size, *a.shape[1:-1])
     window = gaussian_window(size, sigma)
     c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
-    mu_a, mu_b = _gaussian_filter(a, window), _gaussian_filter(b, window)
-    var_a = _gaussian_filter(a * a, window) - mu_a ** 2
-    var_b = _gaussian_filter(b * b, window) - mu_b ** 2
-    cov = _gaussian_filter(a * b, window) - mu_a * mu_b
+    moments = _gaussian_filter(jnp.concatenate([a, b, a * a, b * b, a * b], axis=-1), window)
+    mu_a, mu_b, mean_aa, mean_bb, mean_ab = jnp.split(moments, 5, axis=-1)
+    var_a = mean_aa - mu_a ** 2
+    var_b = mean_bb - mu_b ** 2
+    cov = mean_ab - mu_a * mu_b
     ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
         (mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
     return jnp.mean(ssim_map, axis=tuple(range(1, a.ndim)))

@@ -50,6 +50,27 @@ def test_ssim_matches_direct_formula_on_random_images():
     np.testing.assert_allclose(got, [expected], rtol=1e-4)
 
 
+def test_ssim_map_matches_windowed_sums_at_every_position_and_channel():
+    # 3D, two channels, a 13^3 grid under a 11^3 window: 3^3 'valid' positions per channel,
+    # each computed here from its own window of weighted sums, then averaged.
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-1, 1, (2, 13, 13, 13, 2))
+    y = np.clip(x + rng.normal(0, 0.4, x.shape), -1, 1)
+    w1 = metrics.gaussian_window(11, 1.5).astype(np.float64)
+    w = np.einsum('i,j,k->ijk', w1, w1, w1)
+    c1, c2 = (0.01 * 2) ** 2, (0.03 * 2) ** 2
+    expected = np.zeros(2)
+    for i, j, k, c in np.ndindex(3, 3, 3, 2):
+        a, b = x[:, i:i + 11, j:j + 11, k:k + 11, c], y[:, i:i + 11, j:j + 11, k:k + 11, c]
+        mean = lambda v: np.einsum('nijk,ijk->n', v, w)
+        ma, mb = mean(a), mean(b)
+        va, vb, cab = mean(a * a) - ma ** 2, mean(b * b) - mb ** 2, mean(a * b) - ma * mb
+        expected += ((2 * ma * mb + c1) * (2 * cab + c2)) / ((ma ** 2 + mb ** 2 + c1) *
+                                                            (va + vb + c2)) / 54
+    got = metrics.ssim(x.astype(np.float32), y.astype(np.float32))
+    np.testing.assert_allclose(got, expected, rtol=1e-4)
+
+
 def test_relative_error_parts():
     pred = np.ones((2, 3, 3, 2), np.float32)
     target = np.zeros_like(pred)
