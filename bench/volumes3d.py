@@ -1,15 +1,18 @@
 """Training volumes/s of a 3D config, this tree against another commit, in one run.
 
     python -m bench.volumes3d [--baseline REF] [--config configs/adrenal3d.py] [--rounds 5]
+                              [--override loss.lambda_ssim=0.1 ...]
 
 The baseline commit (default: ``b438966~1``, the ``main`` before the window and im2col 3D
 convolutions) is checked out in a temporary ``git worktree``. Each round times both trees,
 alternating, each in a fresh process: the config's own training step (its batch, its fused
 ``steps_per_dispatch``, its group and loss; ``bench.gla_trainer.GlaTrainer``, the functions
 ``gla.train`` trains with) on random volumes of the config's shape, after one untimed
-dispatch for the compile. The median over rounds of each tree, their ratio, the compile
-times and the machine's load average (before, after) go to ``docs/benchmarks_3d.md`` and
-``.json``. Time it on an otherwise idle machine; the report states the load it measured.
+dispatch for the compile. ``--override KEY=VALUE`` sets a config field in both trees (a
+Python literal, else a string). The median over rounds of each tree, their ratio, the
+compile times and the machine's load average (before, after) go to
+``docs/benchmarks_3d.md`` and ``.json``. Time it on an otherwise idle machine; the report
+states the load it measured.
 """
 
 from __future__ import annotations
@@ -30,12 +33,18 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Run inside a tree (cwd and PYTHONPATH = that tree): prints one JSON line.
 _MEASURE = r'''
-import importlib.util, json, sys, time
+import ast, importlib.util, json, sys, time
 import numpy as np
 from bench.gla_trainer import GlaTrainer
 spec = importlib.util.spec_from_file_location('cfg', sys.argv[1])
 module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
 config = module.get_config()
+for key, value in json.loads(sys.argv[3]).items():
+    try:
+        value = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        pass  # a string
+    config.update_from_flattened_dict({key: value})
 n, dispatches = config.data.resolution, int(sys.argv[2])
 shape = (n, n, n, 1)
 trainer = GlaTrainer(config, config.batch_size, shape)
@@ -56,11 +65,11 @@ def _load() -> list:
     return [round(v, 2) for v in os.getloadavg()]
 
 
-def _measure(tree: str, config: str, dispatches: int) -> dict:
+def _measure(tree: str, config: str, dispatches: int, overrides: dict) -> dict:
     env = dict(os.environ, PYTHONPATH=tree)
     proc = subprocess.run([sys.executable, '-c', _MEASURE, os.path.join(tree, config),
-                           str(dispatches)], cwd=tree, env=env, capture_output=True,
-                          text=True, check=False)
+                           str(dispatches), json.dumps(overrides)], cwd=tree, env=env,
+                          capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f'measuring {tree} failed:\n{proc.stderr[-3000:]}')
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -81,7 +90,9 @@ def _report(results: dict, path: str) -> None:
         '# 3D training speed: this tree against a baseline commit',
         '',
         f'`python -m bench.volumes3d --baseline {results["baseline_ref"]} --config '
-        f'{results["config"]} --rounds {results["rounds"]}` ({results["date"]}).',
+        f'{results["config"]} --rounds {results["rounds"]}'
+        + ''.join(f' --override {k}={v}' for k, v in results['overrides'].items())
+        + f'` ({results["date"]}).',
         '',
         f'Machine: {results["machine"]}. Load average (1, 5, 15 min) before the run '
         f'{results["load_before"]}, after it {results["load_after"]}.',
@@ -106,8 +117,11 @@ def main() -> None:
     parser.add_argument('--config', default='configs/adrenal3d.py')
     parser.add_argument('--rounds', type=int, default=5)
     parser.add_argument('--dispatches', type=int, default=4, help='timed dispatches a round')
+    parser.add_argument('--override', action='append', default=[], metavar='KEY=VALUE',
+                        help='config field for both trees, e.g. loss.lambda_ssim=0.1')
     parser.add_argument('--out', default=os.path.join(REPO, 'docs', 'benchmarks_3d'))
     args = parser.parse_args()
+    overrides = dict(item.split('=', 1) for item in args.override)
     head = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO, check=True,
                           capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'],
@@ -120,7 +134,7 @@ def main() -> None:
     try:
         for round_index in range(args.rounds):
             for name, (tree, _) in trees.items():
-                row = _measure(tree, args.config, args.dispatches)
+                row = _measure(tree, args.config, args.dispatches, overrides)
                 measured[name].append(row)
                 print(f'round {round_index}: {name:9s} {row["volumes_per_sec"]:7.1f} vol/s',
                       flush=True)
@@ -129,7 +143,8 @@ def main() -> None:
                        check=False, capture_output=True)
         shutil.rmtree(base_tree, ignore_errors=True)
     results = {
-        'config': args.config, 'baseline_ref': args.baseline, 'rounds': args.rounds,
+        'config': args.config, 'overrides': overrides, 'baseline_ref': args.baseline,
+        'rounds': args.rounds,
         'dispatches_per_round': args.dispatches,
         'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
         'machine': f'{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}',
