@@ -70,4 +70,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.optimizer.learning_rate = 2e-3  # 3 seeds: SSIM 0.842, against 0.836 at 1e-3
     config.optimizer.schedule = 'cosine'  # decay to 0 over the schedule
     config.num_epochs = 40  # as measured (adrenal3d: 60)
+    # + 0.1 (1 - SSIM(prediction, T_g x)), the evaluation's SSIM: 3 seeds 0.857, against
+    # 0.842 without it (0 = the paper's objective)
+    config.loss.lambda_ssim = 0.1
     return config
