@@ -59,10 +59,13 @@ def test_ssim_map_matches_windowed_sums_at_every_position_and_channel():
     w1 = metrics.gaussian_window(11, 1.5).astype(np.float64)
     w = np.einsum('i,j,k->ijk', w1, w1, w1)
     c1, c2 = (0.01 * 2) ** 2, (0.03 * 2) ** 2
+
+    def mean(v):
+        return np.einsum('nijk,ijk->n', v, w)
+
     expected = np.zeros(2)
     for i, j, k, c in np.ndindex(3, 3, 3, 2):
         a, b = x[:, i:i + 11, j:j + 11, k:k + 11, c], y[:, i:i + 11, j:j + 11, k:k + 11, c]
-        mean = lambda v: np.einsum('nijk,ijk->n', v, w)
         ma, mb = mean(a), mean(b)
         va, vb, cab = mean(a * a) - ma ** 2, mean(b * b) - mb ** 2, mean(a * b) - ma * mb
         expected += ((2 * ma * mb + c1) * (2 * cab + c2)) / ((ma ** 2 + mb ** 2 + c1) *
