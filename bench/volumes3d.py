@@ -121,6 +121,9 @@ def main() -> None:
                         help='config field for both trees, e.g. loss.lambda_ssim=0.1')
     parser.add_argument('--out', default=os.path.join(REPO, 'docs', 'benchmarks_3d'))
     args = parser.parse_args()
+    malformed = [item for item in args.override if '=' not in item]
+    if malformed:
+        parser.error(f'--override {malformed[0]!r} must read KEY=VALUE, e.g. loss.lambda_ssim=0.1')
     overrides = dict(item.split('=', 1) for item in args.override)
     head = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO, check=True,
                           capture_output=True, text=True).stdout.strip()
