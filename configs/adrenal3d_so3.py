@@ -24,6 +24,9 @@ Measured, seeds 0-2 (docs/results.md, "SO(3): the evaluation's SSIM as a trainin
 26.11 +- 0.16 dB over 8 rotations (all-background 19.41, copy-input 18.22), SSIM 0.857 +-
 0.005 (each seed above 0.85), Dice 0.733, relative equivariance error 0.0002, z_i probe
 81.2 % (majority 76.8), 0 divergence warnings. The pose turns with the volume.
+Timed alone, seed 0 (docs/results.md, "The defaults timed alone"): 27 minutes of training,
+29.4 with evaluation, on a 2-core CPU that runs the test suite in 8.5 minutes; about an hour
+on the slower 2-core AMD EPYC of earlier rounds (projected from its benchmark).
 Without the term (``--config.loss.lambda_ssim=0``, the default before): 25.77 +- 0.14 dB,
 SSIM 0.842 +- 0.005, Dice 0.714; on a 2-core AMD EPYC 45 minutes (seed 0, mostly alone).
 Adam 1e-3 (``--config.optimizer.learning_rate=1e-3``, no SSIM term): 25.59 +- 0.11 dB, SSIM
