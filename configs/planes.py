@@ -37,6 +37,10 @@ def get_config() -> ml_collections.ConfigDict:
     # (N, V) in degrees, optionally labels, sky, silhouettes (gla/settings/planes/views_npz.py);
     # split by num_train/num_val/num_test as above, num_views = V. '' = render.
     config.data.planes.path = ''  # a multi-view .npz of your own ('' = render)
+    # True: each object's views rolled so that view k faces 360k/V degrees (to within half a
+    # step; from the renderer's or the file's yaws): the view index is then the heading,
+    # the label of loss.lambda_pose (configs/planes_pose.py)
+    config.data.planes.canonical_views = False
 
     config.group.name = 'yaw24'  # C24 yaw: 15° steps about the plane's vertical axis
     config.group.latent_action = 'volumetric'  # channels -> 8x8x8x8 volume turned about y

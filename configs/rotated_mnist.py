@@ -62,6 +62,10 @@ def get_config() -> ml_collections.ConfigDict:
     # how the code is drawn: 'dense' (a Dense layer to the grid) | 'frame' (3D moments:
     # in a frame read off z_v, then turned into it; equivariant; gla/frame_decoder.py)
     config.model.code_decoder = 'dense'
+    # code_decoder='yaw_volume' (gla/yaw_renderer.py): the pose from the code's encoder
+    # ('shared'), from a network of its own ('separate'), or that and trained by L_const
+    # alone ('detached')
+    config.model.yaw_pose = 'shared'
     # >0: z_i is a global code LayerNorm(Dense(flatten z)) of this size, not the invariant
     # channels (gla/invariant_code.py; configs/rotated_mnist_invariant.py). 0 = the paper.
     config.model.invariant_code_dim = 0
@@ -84,6 +88,9 @@ def get_config() -> ml_collections.ConfigDict:
     config.loss.lambda_var = 0.0  # VICReg variance term on the batch of z_i (0 = the paper)
     config.loss.lambda_cov = 0.0  # VICReg covariance term on the batch of z_i (0 = the paper)
     config.loss.lambda_ssim = 0.0  # weight of 1 - SSIM(prediction, T_g x) (0 = the paper)
+    # weight of the pose's error against each training view's heading (yaw_volume decoder,
+    # planes with canonical_views; 0 = no labels, the paper)
+    config.loss.lambda_pose = 0.0
     config.loss.inv_target_shift = 0  # >0: L_inv's target is T_g x shifted by <= this many px
 
     config.blocks = ml_collections.ConfigDict()

@@ -24,6 +24,7 @@ from gla import parallel
 from gla import settings
 from gla import state as state_lib
 from gla import tensor_moments
+from gla import yaw_renderer
 from gla.data import sources
 from gla.latent_actions import tensor_rotation
 
@@ -188,6 +189,28 @@ def _code_decoder_problems(config) -> list:
                         'z_v, which needs a tensor-moment code: config.model.code_encoder in '
                         f'{sorted(tensor_moments.ENCODERS)}, got {model.code_encoder!r}; or '
                         "use code_decoder='dense'")
+    if model.code_decoder == 'yaw_volume' and not (
+            model.latent == 'code' and config.group.name.startswith('yaw')
+            and config.group.latent_action == 'fourier' and config.mask.kind == 'manual'
+            and len(model.encoder_features) >= 2):
+        problems.append("config.model.code_decoder='yaw_volume' turns a feature volume by the "
+                        'angle of the first pair of z_v, which needs a yaw group, '
+                        "config.model.latent='code', config.group.latent_action='fourier', "
+                        "config.mask.kind='manual' and at least two encoder layers; got "
+                        f'group {config.group.name!r}, latent {model.latent!r}, latent_action '
+                        f'{config.group.latent_action!r}, mask.kind {config.mask.kind!r}, '
+                        f'encoder_features {tuple(model.encoder_features)}: or use '
+                        "code_decoder='dense'")
+    _choice(problems, 'config.model.yaw_pose', model.yaw_pose, yaw_renderer.POSE_SOURCES)
+    if config.loss.lambda_pose and not (
+            model.code_decoder == 'yaw_volume' and config.data.source == 'planes'
+            and config.data.planes.get('canonical_views', False)):
+        problems.append(f'config.loss.lambda_pose={config.loss.lambda_pose} supervises the pose '
+                        "that config.model.code_decoder='yaw_volume' reads off z_v with the "
+                        'heading of each training view, which needs the planes data with '
+                        'config.data.planes.canonical_views=True (view k faces 360k/V); got '
+                        f'code_decoder {model.code_decoder!r}, source {config.data.source!r}: '
+                        'set those, or loss.lambda_pose=0')
     return problems
 
 
@@ -243,7 +266,7 @@ def _loss_problems(config) -> list:
     problems = []
     for section, name in (('loss', 'lambda_inv'), ('loss', 'lambda_const'),
                           ('mask', 'init_std'), ('loss', 'lambda_var'), ('loss', 'lambda_cov'),
-                          ('loss', 'lambda_ssim')):
+                          ('loss', 'lambda_ssim'), ('loss', 'lambda_pose')):
         value = config[section][name]
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
             problems.append(f'config.{section}.{name}={value!r} must be a finite number >= 0')

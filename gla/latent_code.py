@@ -38,7 +38,8 @@ from gla import autoencoder
 LATENT_KINDS = ('grid', 'grid_unit_rms', 'code')  # config.model.latent
 # config.model.code_encoder (gla/tensor_moments.py)
 CODE_ENCODERS = ('dense', 'tensor_moments', 'isotropic_moments')
-CODE_DECODERS = ('dense', 'frame')  # config.model.code_decoder (gla/frame_decoder.py)
+# config.model.code_decoder (gla/frame_decoder.py, gla/yaw_renderer.py)
+CODE_DECODERS = ('dense', 'frame', 'yaw_volume')
 
 
 def unit_rms(u: jax.Array, weights: jax.Array, eps: float = 1e-6) -> jax.Array:

@@ -29,6 +29,16 @@ SSIM, 2D or 3D),
 It weights local contrast and structure (the edges of a thin shape) that the mean squared
 error of a mostly empty volume barely sees. A training term: the validation loss leaves it
 out too.
+
+Optional (``config.loss.lambda_pose``; planes whose views are in heading order,
+``config.data.planes.canonical_views``, and ``code_decoder='yaw_volume'``): the pose the
+decoder turns its volume by, read off the first pair of ``z_v``, against the input view's
+heading (a label: the renderer's or the file's yaw),
+
+    L_pose = 1 - cos(theta(z_v(x)) - heading(x))
+
+which breaks the symmetry that leaves ``L_const`` and the drawing content with one pose per
+object (docs/results.md, issue 17). A training term as well.
 """
 
 from __future__ import annotations
@@ -49,7 +59,8 @@ def mse(a: jax.Array, b: jax.Array) -> jax.Array:
 
 def _pair_terms_and_z_i(model: models.GroupLatentAutoencoder, params: Any, x: jax.Array,
                         target: jax.Array, g, inv_target: Optional[jax.Array] = None,
-                        structure: bool = False) -> tuple:
+                        structure: bool = False,
+                        heading: Optional[jax.Array] = None) -> tuple:
     parts = models.forward(model, params, x, g)
     _, target_v, target_i = models.split_latent(model, params, target)
     if inv_target is not None:  # L_inv's target from another view of T_g x
@@ -59,7 +70,18 @@ def _pair_terms_and_z_i(model: models.GroupLatentAutoencoder, params: Any, x: ja
              'const': mse(parts.acted, target_v)}
     if structure:
         terms['ssim'] = 1.0 - metrics.ssim(parts.prediction, target)
+    if heading is not None:
+        terms['pose'] = pose_error(parts.z_v, heading)
     return terms, parts.z_i
+
+
+def pose_error(z_v: jax.Array, heading: jax.Array) -> jax.Array:
+    """``L_pose = 1 - cos(theta - heading)`` ``(B,)``: 0 when the pose ``theta``, the angle of
+    the first pair of ``z_v`` ``(B, n)`` (``gla.yaw_renderer.pose_angle``), is the view's
+    heading ``(B,)`` in radians; 2 when it is half a turn off. Scale-free in ``z_v``."""
+    u = z_v[:, :2]
+    length = jnp.sqrt(jnp.sum(jnp.square(u), axis=-1) + 1e-12)
+    return 1.0 - (u[:, 0] * jnp.cos(heading) + u[:, 1] * jnp.sin(heading)) / length
 
 
 def pair_loss_terms(model: models.GroupLatentAutoencoder, params: Any, x: jax.Array,
@@ -94,18 +116,24 @@ def total_loss(terms: dict, lambda_inv: float, lambda_const: float) -> jax.Array
 def pair_losses(model: models.GroupLatentAutoencoder, params: Any, x: jax.Array,
                 target: jax.Array, g, lambda_inv: float, lambda_const: float,
                 lambda_var: float = 0.0, lambda_cov: float = 0.0,
-                inv_target: Optional[jax.Array] = None, lambda_ssim: float = 0.0):
+                inv_target: Optional[jax.Array] = None, lambda_ssim: float = 0.0,
+                heading: Optional[jax.Array] = None, lambda_pose: float = 0.0):
     """Batch-mean objective: ``(total, {'loss', 'recon', 'inv', 'const'})``, plus ``'var'``
     and ``'cov'`` when ``lambda_var`` or ``lambda_cov`` is not 0, and ``'ssim'`` (``L_ssim``)
-    when ``lambda_ssim`` is not 0. ``inv_target`` (shape of
+    when ``lambda_ssim`` is not 0, and ``'pose'`` (``L_pose``, :func:`pose_error`) when
+    ``lambda_pose`` is not 0, against ``heading`` ``(B,)``, the inputs' headings in radians.
+    ``inv_target`` (shape of
     ``target``): the image whose ``z_i`` is ``L_inv``'s target instead of ``T_g x``'s, e.g.
     ``T_g x`` slightly shifted (:func:`gla.pairs.random_shift`)."""
     per_example, z_i = _pair_terms_and_z_i(model, params, x, target, g, inv_target,
-                                           structure=bool(lambda_ssim))
+                                           structure=bool(lambda_ssim),
+                                           heading=heading if lambda_pose else None)
     terms = {k: jnp.mean(v) for k, v in per_example.items()}
     terms['loss'] = total_loss(terms, lambda_inv, lambda_const)
     if lambda_ssim:
         terms['loss'] = terms['loss'] + lambda_ssim * terms['ssim']
+    if lambda_pose:
+        terms['loss'] = terms['loss'] + lambda_pose * terms['pose']
     if lambda_var or lambda_cov:
         terms['var'], terms['cov'] = variance_covariance(z_i)
         terms['loss'] = terms['loss'] + lambda_var * terms['var'] + lambda_cov * terms['cov']

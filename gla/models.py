@@ -22,6 +22,7 @@ from gla import invariant_code
 from gla import latent_actions
 from gla import latent_code
 from gla import tensor_moments
+from gla import yaw_renderer
 from gla.autoencoder import GroupLatentAutoencoder, Parts  # noqa: F401  (re-exported)
 from gla.groups import base
 from gla.mask import FixedMask, LearnedMask, build_mask, straight_through_mask  # noqa: F401
@@ -36,7 +37,8 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
     (needs the images' ``spatial_shape``, :mod:`gla.latent_code`; with
     ``config.model.code_encoder='tensor_moments'`` its ``z_v`` the moments of the encoder's
     grid, with ``'isotropic_moments'`` those of the input's isotropic features,
-    :mod:`gla.tensor_moments`); or with
+    :mod:`gla.tensor_moments`; with ``config.model.code_decoder='yaw_volume'`` drawn as a
+    feature volume turned by the code's pose, :mod:`gla.yaw_renderer`); or with
     ``config.model.invariant_code_dim > 0`` the global-invariant-code variant."""
     m = config.model
     features = tuple(m.encoder_features)
@@ -60,6 +62,9 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
         if m.code_decoder == 'frame':
             decoder = frame_decoder.FrameDecoder(decoder, grid, num_variant,
                                                  config.group.max_frequency, m.negative_slope)
+        elif m.code_decoder == 'yaw_volume':
+            encoder, decoder = yaw_renderer.build(encoder, grid, num_variant, image_channels,
+                                                  m, config.group.max_frequency)
         else:
             decoder = latent_code.CodeDecoder(decoder, grid, m.negative_slope)
         latent_width = m.code_dim

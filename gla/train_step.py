@@ -34,27 +34,37 @@ def train_step(state: train_state.TrainState, images: jax.Array, pair_key: jax.A
                model: models.GroupLatentAutoencoder, group: groups.Group,
                pair_fn: pairs.PairFn, lambda_inv: float, lambda_const: float,
                lambda_var: float = 0.0, lambda_cov: float = 0.0, inv_target_shift: int = 0,
-               micro_batch_size: int = 0, lambda_ssim: float = 0.0):
+               micro_batch_size: int = 0, lambda_ssim: float = 0.0, lambda_pose: float = 0.0):
     """One optimisation step on a batch of images ``(B, *spatial, C)``.
 
     The pairs are made here, on the device: ``g`` is drawn from ``fold_in(pair_key, step)``
     and ``(x, T_g x) = pair_fn(...)``. ``update_scale`` (a scalar; ``None``: 1) multiplies
     Adam's update, which is how a rolled-back run takes smaller steps (``gla/train.py``).
     ``micro_batch_size`` (0, or dividing ``B``): the gradient is taken that many examples
-    at a time (:func:`batch_mean_gradient`). Returns ``(state, metrics)``.
+    at a time (:func:`batch_mean_gradient`). ``lambda_pose`` (views ``(B, V, H, W, C)`` in
+    heading order): the inputs' view index is their heading, ``L_pose``'s label.
+    Returns ``(state, metrics)``.
     """
     key = jax.random.fold_in(pair_key, state.step)
     g = group.sample(key, images.shape[0])
-    inputs, targets = pair_fn(jax.random.fold_in(key, 1), images, g)
+    heading = None
+    if lambda_pose:
+        inputs, targets, views = pair_fn(jax.random.fold_in(key, 1), images, g,
+                                         input_views=True)
+        heading = 2 * jnp.pi * views.astype(jnp.float32) / images.shape[1]
+    else:
+        inputs, targets = pair_fn(jax.random.fold_in(key, 1), images, g)
     inv_target = (pairs.random_shift(jax.random.fold_in(key, 2), targets, inv_target_shift)
                   if inv_target_shift else None)
 
     def loss_fn(params, batch):
-        x, target, g_batch, inv_target_batch = batch
+        x, target, g_batch, inv_target_batch, heading_batch = batch
         return losses.pair_losses(model, params, x, target, g_batch, lambda_inv, lambda_const,
-                                  lambda_var, lambda_cov, inv_target_batch, lambda_ssim)
+                                  lambda_var, lambda_cov, inv_target_batch, lambda_ssim,
+                                  heading_batch, lambda_pose)
 
-    terms, grads = batch_mean_gradient(loss_fn, state.params, (inputs, targets, g, inv_target),
+    terms, grads = batch_mean_gradient(loss_fn, state.params,
+                                       (inputs, targets, g, inv_target, heading),
                                        micro_batches(images.shape[0], micro_batch_size))
     mask = model.apply({'params': state.params}, method=model.variant_mask)
     metrics = dict(terms, grad_norm=jnp.sqrt(sum(jnp.sum(jnp.square(x))
@@ -184,7 +194,8 @@ def step_kwargs(config: ml_collections.ConfigDict, model: models.GroupLatentAuto
                 lambda_var=config.loss.lambda_var, lambda_cov=config.loss.lambda_cov,
                 inv_target_shift=config.loss.inv_target_shift,
                 micro_batch_size=cpu_micro_batch_size(config),
-                lambda_ssim=config.loss.lambda_ssim)
+                lambda_ssim=config.loss.lambda_ssim,
+                lambda_pose=config.loss.lambda_pose)
 
 
 def jit_step_functions(config: ml_collections.ConfigDict, model: models.GroupLatentAutoencoder,

@@ -38,7 +38,7 @@ STRUCTURAL_FIELDS = (
     'mask.kind', 'mask.num_variant',
     'model.invariant_code_dim', 'model.invariant_code_hidden', 'model.latent', 'model.code_dim',
     'model.invariant_code_block', 'model.code_encoder', 'model.code_decoder',
-    'model.invariant_code_cell_pool', 'group.max_frequency',
+    'model.invariant_code_cell_pool', 'group.max_frequency', 'model.yaw_pose',
 )
 # Fields a relaunch may change without comment (a longer run, another evaluation).
 FREE_FIELDS = ('num_epochs',)
@@ -54,6 +54,7 @@ LEGACY_DEFAULTS = {
     'model.code_dim': 128,
     'model.code_encoder': 'dense',
     'model.code_decoder': 'dense',
+    'model.yaw_pose': 'shared',
     'group.max_frequency': 4,
     'model.invariant_code_dim': 0,
     'model.invariant_code_hidden': 0,
@@ -65,6 +66,7 @@ LEGACY_DEFAULTS = {
     'loss.lambda_var': 0.0,
     'loss.lambda_cov': 0.0,
     'loss.lambda_ssim': 0.0,
+    'loss.lambda_pose': 0.0,
     'loss.inv_target_shift': 0,
     'pairs.random_input_element': False,
     'optimizer.schedule': 'constant',

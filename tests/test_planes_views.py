@@ -189,10 +189,19 @@ def test_the_table_has_the_baselines_beside_the_silhouette_psnr(tmp_path):
     (tmp_path / 'config.json').write_text(json.dumps(
         {'seed': 0, 'group': {'latent_action': 'volumetric'}}))
     (tmp_path / 'eval.json').write_text(json.dumps({'view_synthesis': {'turned': turned}}))
-    header, _, row = planes_evaluate.tabulate([str(tmp_path)]).splitlines()[:3]
+    posed = tmp_path / 'posed'
+    posed.mkdir()
+    (posed / 'config.json').write_text(json.dumps(
+        {'seed': 1, 'group': {'latent_action': 'fourier'}}))
+    (posed / 'eval.json').write_text(json.dumps(
+        {'view_synthesis': {'turned': turned},
+         'pose': {'winds_with_yaw': 0.9, 'heading_error_deg': {'median': 14.5, 'mean': 20.0}}}))
+    header, _, row, posed_row = planes_evaluate.tabulate(
+        [str(tmp_path), str(posed)]).splitlines()[:4]
     assert header.endswith('| silhouette PSNR, g ≠ 0 (dB) | sky-only silhouette PSNR | '
-                           'copy-input silhouette PSNR |')
-    assert row.endswith('| 18 | 15 | 12 | 6.5 | 9.25 |')
+                           'copy-input silhouette PSNR | pose: heading error, median (°) |')
+    assert row.endswith('| 18 | 15 | 12 | 6.5 | 9.25 | n/a |')
+    assert posed_row.endswith('| 18 | 15 | 12 | 6.5 | 9.25 | 14.5 |')
 
 
 # --- views from a file ----------------------------------------------------------------------
@@ -240,6 +249,47 @@ def test_views_from_a_file_give_the_rendered_splits_pairs_and_scene(tmp_path):
     assert scene.skies is None and scene.origin == 'file: silhouettes'
     np.testing.assert_array_equal(scene.silhouettes, marked[6:])
     assert set(sources.load_dataset(_config(tmp_path, path=path).data).train.labels) == {0}
+
+
+def _circular_degrees(a):
+    return np.abs(np.mod(a + 180.0, 360.0) - 180.0)
+
+
+def test_views_in_heading_order_put_view_k_within_half_a_step_of_k_steps(tmp_path):
+    """config.data.planes.canonical_views (the labels of loss.lambda_pose): rendered or read
+    from a file, each object's views are rolled so that view k faces 45k degrees (8 views)."""
+    config = _config(tmp_path)
+    p = config.data.planes
+    raw = render.load_or_render(p.cache_dir, 9, p.num_views, p.image_size, p.seed)
+    path = _write_views(tmp_path, raw)
+    yaws = np.load(path)['yaws']  # (9, 8): view j of object n at yaws[n, j]
+    marked = np.zeros_like(raw['plane_mask'])
+    marked[np.arange(9), np.arange(9) % 8, 0, 0] = True  # one marked view per object
+    with_masks = _write_views(tmp_path, raw, silhouettes=marked)
+    rendered_yaws = (planes_data.rendered_headings(p.seed, 9)[:, None]
+                     + 360.0 * np.arange(8) / 8)
+    for source, headings in (({}, rendered_yaws), (dict(path=with_masks), yaws)):
+        canonical = _config(tmp_path, canonical_views=True, **source)
+        dataset = sources.load_dataset(canonical.data)
+        assert dataset.description.endswith('views in heading order')
+        images = np.concatenate([dataset.train.images, dataset.val.images, dataset.test.images])
+        for n in range(9):
+            for k in range(8):
+                matches = [j for j in range(8)
+                           if np.array_equal(images[n, k], _unit(raw['images'][n, j]))]
+                assert len(matches) == 1 and _circular_degrees(
+                    headings[n, matches[0]] - 45.0 * k) <= 22.5, (source, n, k, matches)
+    scene = planes_data.test_scene(canonical, dataset.test.images)
+    shifts = planes_data.heading_shifts(yaws[6:, 0], 8)
+    for i, shift in enumerate(shifts):  # the stored silhouettes rolled with their views
+        np.testing.assert_array_equal(scene.silhouettes[i], np.roll(marked[6 + i], shift, 0))
+    # The pairs say which view each input is: its index, the heading in steps of 45 degrees.
+    pair_fn = planes_data.pair_fn(canonical, groups.group_from_config(canonical.group))
+    x, target, views = pair_fn(jax.random.key(1), dataset.train.images,
+                               jnp.array([0, 1, 2, 3], jnp.int32), input_views=True)
+    np.testing.assert_array_equal(x, dataset.train.images[np.arange(4), views])
+    np.testing.assert_array_equal(
+        target, dataset.train.images[np.arange(4), (np.asarray(views) + 2 * np.arange(4)) % 8])
 
 
 def _bad_files(raw):

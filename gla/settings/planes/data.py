@@ -33,6 +33,8 @@ def view_pairs(num_views: int, order: int) -> pairs.PairFn:
     ``k / num_views`` of a full turn. ``g`` ``(B,)`` counts steps of ``C_order``, each
     ``num_views / order`` views. The input is view ``k0`` (uniform, drawn from ``key``), the
     target view ``k0 + g * num_views / order`` (mod ``num_views``): exactly ``T_g x``.
+    ``input_views=True`` returns ``k0`` ``(B,)`` too: with canonical views
+    (:func:`canonical_view_order`) the input's heading, ``360 k0 / num_views`` degrees.
     """
     if order < 1 or num_views % order:
         raise ValueError(f'a group of order {order} needs a multiple of {order} rendered views, '
@@ -40,13 +42,15 @@ def view_pairs(num_views: int, order: int) -> pairs.PairFn:
                          'the group order (24 serves yaw24 and yaw4).')
     stride = num_views // order
 
-    def make(key: jax.Array, images: jax.Array, g) -> tuple:
+    def make(key: jax.Array, images: jax.Array, g, input_views: bool = False) -> tuple:
         if images.ndim != 5 or images.shape[1] != num_views:
             raise ValueError(f'view pairs need images (B, {num_views}, H, W, C), got '
                              f'{images.shape}')
         rows = jnp.arange(images.shape[0])
         k0 = jax.random.randint(key, (images.shape[0],), 0, num_views)
         k1 = jnp.mod(k0 + stride * jnp.asarray(g, jnp.int32), num_views)
+        if input_views:
+            return images[rows, k0], images[rows, k1], k0
         return images[rows, k0], images[rows, k1]
 
     return make
@@ -71,6 +75,32 @@ def _split_objects(images: np.ndarray, labels: np.ndarray, sizes: tuple,
             for a, b in zip((0,) + tuple(bounds[:-1]), bounds)]
 
 
+def heading_shifts(first_headings: np.ndarray, num_views: int) -> np.ndarray:
+    """Views ``(N,)`` each object's order is rolled by so that view ``k`` faces ``360 k /
+    num_views`` degrees to within half a step, from the heading of each object's view 0
+    ``first_headings`` ``(N,)`` in degrees (views in increasing yaw, ``360 / num_views``
+    apart)."""
+    step = 360.0 / num_views
+    return np.round(np.mod(first_headings, 360.0) / step).astype(np.int64) % num_views
+
+
+def canonical_view_order(views: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    """``views`` ``(N, V, ...)`` with each object's views rolled by ``shifts`` ``(N,)``
+    (:func:`heading_shifts`): new view ``k`` is old view ``k - shift``, so its index is the
+    object's heading. Pairs stay exact (``views[k + g]`` is still ``T_g views[k]``)."""
+    return np.stack([np.roll(v, int(s), axis=0) for v, s in zip(views, shifts)])
+
+
+def rendered_headings(seed: int, count: int) -> np.ndarray:
+    """The heading ``(count,)`` in degrees of view 0 of the first ``count`` rendered objects:
+    the renderer's ``yaw0``, drawn again from its seeds (``render.object_at``)."""
+    return np.degrees([render.object_at(seed, i)['yaw0'] for i in range(count)])
+
+
+def _canonical(p: ml_collections.ConfigDict) -> bool:
+    return p.get('canonical_views', False)  # runs from before the field: as stored
+
+
 def _views_path(p: ml_collections.ConfigDict) -> str:
     return p.get('path', '')  # config.json of runs from before the field read as rendered
 
@@ -87,7 +117,7 @@ def load_planes(config: ml_collections.ConfigDict, cache_dir: str) -> sources.Da
                         'be > 0.')
     if _views_path(p):
         data = views_npz.load(p.path, p.num_views, slice(0, sum(sizes)))
-        images, where = data['images'], p.path
+        images, where, headings = data['images'], p.path, data['first_yaws']
         description = (f'planes:{p.path}:{sum(sizes)} of {data["num_objects"]} objects x '
                        f'{p.num_views} views')
     else:
@@ -97,7 +127,11 @@ def load_planes(config: ml_collections.ConfigDict, cache_dir: str) -> sources.Da
                                    'config.data.planes.cache_dir (or pass the workdir).')
         data = render.load_or_render(directory, sum(sizes), p.num_views, p.image_size, p.seed)
         images, where = data['images'].astype(np.float32) / 127.5 - 1.0, 'rendered planes'
+        headings = rendered_headings(p.seed, sum(sizes)) if _canonical(p) else None
         description = f'planes:{sum(sizes)} objects x {p.num_views} views'
+    if _canonical(p):
+        images = canonical_view_order(images, heading_shifts(headings, p.num_views))
+        description += ', views in heading order'
     splits = _split_objects(images, data['labels'], sizes, where)
     return sources.Dataset(*splits, description=description, num_views=p.num_views)
 
@@ -133,7 +167,11 @@ def test_scene(config: ml_collections.ConfigDict, test_images: np.ndarray) -> Sc
     first = p.num_train + p.num_val
     data = views_npz.load(p.path, p.num_views, slice(first, first + len(test_images)))
     if data['silhouettes'] is not None:
-        return Scene(data['sky'], data['silhouettes'], 'file: silhouettes')
+        silhouettes = data['silhouettes']
+        if _canonical(p):
+            silhouettes = canonical_view_order(
+                silhouettes, heading_shifts(data['first_yaws'], p.num_views))
+        return Scene(data['sky'], silhouettes, 'file: silhouettes')
     if data['sky'] is not None:
         return Scene(data['sky'], synthesis.sky_silhouettes(test_images, data['sky']),
                      'file: the pixels that differ from the sky')

@@ -101,17 +101,54 @@ def swap_figure(path: str, run, dataset: sources.Dataset, num: int = 5, view: in
     plots.swap_grid(path, images, images, cells)
 
 
+def pose_resultants(theta: np.ndarray) -> dict:
+    """Poses ``theta`` ``(N, V)`` in radians of the ``V`` views of ``N`` objects -> the mean
+    over objects of the length of the circular mean of ``theta_k - 2 pi k / V``
+    (``winds_with_yaw``: 1 if the pose turns once with the yaw, as an exact C_V action
+    needs), of ``theta_k + 2 pi k / V`` (``winds_against_yaw``) and of ``theta_k``
+    (``constant_within_object``: 1 if every view gets one pose); about ``1 / sqrt(V)`` for
+    poses without relation."""
+    steps = 2 * np.pi * np.arange(theta.shape[1]) / theta.shape[1]
+    length = lambda a: float(np.abs(np.exp(1j * a).mean(axis=1)).mean())  # noqa: E731
+    return {'winds_with_yaw': length(theta - steps), 'winds_against_yaw': length(theta + steps),
+            'constant_within_object': length(theta)}
+
+
+def pose_metrics(run, views: np.ndarray, batch_size: int = 256):
+    """For a ``code_decoder='yaw_volume'`` run (else ``None``): the pose ``theta`` (the angle
+    of ``z_v``'s first pair, ``gla.yaw_renderer.pose_angle``) of every view of the objects
+    ``views`` ``(N, V, H, W, C)``, summarised by :func:`pose_resultants`; with views in
+    heading order (``config.data.planes.canonical_views``) also ``heading_error_deg``, the
+    median and mean of ``|theta_k - 360 k / V|`` (the labels are within half a step of the
+    true yaw)."""
+    if run.config.model.get('code_decoder') != 'yaw_volume':
+        return None
+    n, v = views.shape[:2]
+    flat = views.reshape((n * v,) + views.shape[2:])
+    z = np.concatenate([np.asarray(run.encode(flat[i:i + batch_size]))
+                        for i in range(0, len(flat), batch_size)])
+    theta = np.arctan2(z[:, 1], z[:, 0]).reshape(n, v)
+    metrics = pose_resultants(theta)
+    if run.config.data.planes.get('canonical_views', False):
+        error = np.degrees(np.abs(np.angle(np.exp(1j * (theta - 2 * np.pi * np.arange(v) / v)))))
+        metrics['heading_error_deg'] = {'median': float(np.median(error)),
+                                        'mean': float(error.mean())}
+    return metrics
+
+
 def evaluate(run, dataset: sources.Dataset, batch_size: int) -> dict:
-    """``{'background_swap': ..., 'view_synthesis': ...}`` for ``eval.json`` (the swap in
-    batches of 256, as measured; ``synthesis.py`` in ``batch_size``). The swap is ``None``
-    when the test objects' silhouettes are unknown (a file with neither ``silhouettes`` nor
-    ``sky``)."""
+    """``{'background_swap': ..., 'view_synthesis': ..., 'pose': ...}`` for ``eval.json``
+    (the swap in batches of 256, as measured; ``synthesis.py`` in ``batch_size``; the pose of
+    a ``yaw_volume`` run on the test objects, :func:`pose_metrics`, else ``None``). The swap
+    is ``None`` when the test objects' silhouettes are unknown (a file with neither
+    ``silhouettes`` nor ``sky``)."""
     scene = data.test_scene(run.config, dataset.test.images)
     swap_metrics = (None if scene.silhouettes is None
                     else background_swap(run, dataset, scene.silhouettes))
     return {'background_swap': swap_metrics,
             'view_synthesis': synthesis.view_synthesis(run, dataset.test.images, scene,
-                                                       batch_size)}
+                                                       batch_size),
+            'pose': pose_metrics(run, dataset.test.images)}
 
 
 def write_figures(directory: str, run, dataset: sources.Dataset) -> None:
@@ -149,6 +186,8 @@ TABLE_COLUMNS = (
     ('silhouette PSNR, g ≠ 0 (dB)', lambda e: _turned(e, 'silhouette_psnr_db', 'model')),
     ('sky-only silhouette PSNR', lambda e: _turned(e, 'silhouette_psnr_db', 'sky_only')),
     ('copy-input silhouette PSNR', lambda e: _turned(e, 'silhouette_psnr_db', 'copy_input')),
+    ('pose: heading error, median (°)',
+     lambda e: ((e.get('pose') or {}).get('heading_error_deg') or {}).get('median')),
 )
 
 

@@ -156,7 +156,8 @@ def load(path: str, num_views: int, objects: slice = slice(None)) -> dict:
     """The checked arrays of the file at ``path`` (module docstring) for the objects
     ``objects``: ``{'images': float32 (n, V, H, W, C) in [-1, 1], 'labels': int32 (n,),
     'sky': float32 (n, H, W, C) or None, 'silhouettes': bool (n, V, H, W) or None,
-    'num_objects': N}`` (N: all objects in the file). Every check runs on the whole file;
+    'first_yaws': float64 (n,) degrees of view 0, 'num_objects': N}`` (N: all objects in
+    the file). Every check runs on the whole file;
     only the rows ``objects`` are converted to float."""
     arrays = _open(path)
     missing = [k for k in ('views', 'yaws') if k not in arrays]
@@ -173,4 +174,5 @@ def load(path: str, num_views: int, objects: slice = slice(None)) -> dict:
     return dict(images=_scaled(views[objects], rule, 'views', path),
                 labels=_labels(arrays, len(views), path)[objects], sky=sky,
                 silhouettes=None if silhouettes is None else silhouettes[objects],
-                num_objects=len(views))
+                first_yaws=np.broadcast_to(arrays['yaws'], views.shape[:2])[objects, 0]
+                .astype(np.float64), num_objects=len(views))
