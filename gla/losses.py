@@ -78,7 +78,8 @@ def _pair_terms_and_z_i(model: models.GroupLatentAutoencoder, params: Any, x: ja
 def pose_error(z_v: jax.Array, heading: jax.Array) -> jax.Array:
     """``L_pose = 1 - cos(theta - heading)`` ``(B,)``: 0 when the pose ``theta``, the angle of
     the first pair of ``z_v`` ``(B, n)`` (``gla.yaw_renderer.pose_angle``), is the view's
-    heading ``(B,)`` in radians; 2 when it is half a turn off. Scale-free in ``z_v``."""
+    heading ``(B,)`` in radians; 2 when it is half a turn off. Scale-free in ``z_v``; written
+    as a normalised dot product rather than through ``atan2``, whose gradient at 0 is NaN."""
     u = z_v[:, :2]
     length = jnp.sqrt(jnp.sum(jnp.square(u), axis=-1) + 1e-12)
     return 1.0 - (u[:, 0] * jnp.cos(heading) + u[:, 1] * jnp.sin(heading)) / length

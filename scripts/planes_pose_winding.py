@@ -1,10 +1,9 @@
 """Does a yaw-volume run's pose wind with the yaw? (configs/planes_pose.py, issue 17)
 
-    python scripts/planes_pose_winding.py runs/pose/RUN [...] [--objects 64]
+    python scripts/planes_pose_winding.py runs/pose/RUN [...] [--objects 64] [--test]
 
-Encodes all 24 rendered views of the first ``--objects`` training planes (``--test``: test
-planes; the cached
-``.npz`` of the run's config.data.planes.cache_dir, else its workdir) and reads the pose
+Encodes all 24 views of the first ``--objects`` training planes (``--test``: test planes) of
+the run's own data (``gla.data.sources.load_dataset``) and reads the pose
 ``theta_k`` off the first pair of each code (gla/yaw_renderer.py). Prints, averaged over the
 objects, the length of the circular mean of ``theta_k - k * 15°`` (1: the pose winds once
 with the yaw, as an exact C24 action needs), of ``theta_k + k * 15°`` (1: it winds the other
@@ -15,15 +14,12 @@ angles without relation. For a run whose views are in heading order
 """
 
 import argparse
-import glob
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 from gla import run as run_lib  # noqa: E402
-from gla.settings.planes import data as planes_data  # noqa: E402
+from gla.data import sources  # noqa: E402
 from gla.settings.planes import evaluate as planes_evaluate  # noqa: E402
 
 
@@ -36,19 +32,11 @@ def main() -> None:
     args = parser.parse_args()
     for workdir in args.workdirs:
         run = run_lib.load_run(workdir)
-        cache = run.config.data.planes.cache_dir or workdir
-        views = np.load(sorted(glob.glob(os.path.join(cache, 'planes_n*.npz')))[0])['images']
-        planes = run.config.data.planes
-        first = planes.num_train + planes.num_val if args.test else 0
-        views = views[first:first + args.objects].astype(np.float32) / 127.5 - 1.0
-        n, v = views.shape[:2]
-        canonical = planes.get('canonical_views', False)
-        if canonical:  # the run's view order: view k faces 360 k / V degrees
-            views = planes_data.canonical_view_order(views, planes_data.heading_shifts(
-                planes_data.rendered_headings(planes.seed, first + n)[first:], v))
+        dataset = sources.load_dataset(run.config.data, cache_dir=workdir)  # the run's order
+        views = (dataset.test if args.test else dataset.train).images[:args.objects]
         metrics = planes_evaluate.pose_metrics(run, views)
         line = '  '.join(f'{k}: {x:.3f}' for k, x in metrics.items() if k != 'heading_error_deg')
-        if canonical:  # and against the heading itself, in degrees
+        if 'heading_error_deg' in metrics:  # views in heading order: the error, in degrees
             error = metrics['heading_error_deg']
             line += f"  heading error: median {error['median']:.1f}°, mean {error['mean']:.1f}°"
         print(workdir, line)

@@ -88,7 +88,8 @@ def canonical_view_order(views: np.ndarray, shifts: np.ndarray) -> np.ndarray:
     """``views`` ``(N, V, ...)`` with each object's views rolled by ``shifts`` ``(N,)``
     (:func:`heading_shifts`): new view ``k`` is old view ``k - shift``, so its index is the
     object's heading. Pairs stay exact (``views[k + g]`` is still ``T_g views[k]``)."""
-    return np.stack([np.roll(v, int(s), axis=0) for v, s in zip(views, shifts)])
+    order = np.mod(np.arange(views.shape[1]) - np.asarray(shifts)[:, None], views.shape[1])
+    return views[np.arange(len(views))[:, None], order]
 
 
 def rendered_headings(seed: int, count: int) -> np.ndarray:

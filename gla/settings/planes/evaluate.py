@@ -24,6 +24,7 @@ import numpy as np
 
 from gla import groups
 from gla import plots
+from gla import yaw_renderer
 from gla.data import sources
 from gla.groups import base
 from gla.settings.planes import data
@@ -127,7 +128,7 @@ def pose_metrics(run, views: np.ndarray, batch_size: int = 256):
     flat = views.reshape((n * v,) + views.shape[2:])
     z = np.concatenate([np.asarray(run.encode(flat[i:i + batch_size]))
                         for i in range(0, len(flat), batch_size)])
-    theta = np.arctan2(z[:, 1], z[:, 0]).reshape(n, v)
+    theta = np.asarray(yaw_renderer.pose_angle(z)).reshape(n, v)
     metrics = pose_resultants(theta)
     if run.config.data.planes.get('canonical_views', False):
         error = np.degrees(np.abs(np.angle(np.exp(1j * (theta - 2 * np.pi * np.arange(v) / v)))))
