@@ -2,9 +2,12 @@
 
     python launch.py --config configs/planes_inplane.py --workdir runs/planes_inplane
 
-As configs/planes.py, but Phi_g turns the 8x8 latent grid in the image plane by the yaw angle
+As configs/planes.py, but Phi_g turns the 16x16 latent grid in the image plane by the yaw angle
 (bilinear; rot90 at quarter turns), although the plane turns out of the image plane. Same
-data, network and budget; it should lose to the volumetric and learned actions.
+data, network and budget; the volumetric action should beat it. Measured
+(docs/results.md, "a 16^3 latent volume", 3 seeds): 20.78 +- 0.01 dB on the turned views
+(volumetric 21.09 +- 0.02), 25.16 +- 0.14 at 0 degrees, and the swap fails (plane-region
+MSE 0.350 against B, 0.238 against A).
 """
 
 from configs import planes

@@ -3,9 +3,9 @@ taught by the views' headings.
 
     python launch.py --config configs/planes_pose.py --workdir runs/planes_pose
 
-As configs/planes.py (same data, encoder and pairs), but the latent is a global code
-(gla/latent_code.py) whose ``z_v`` is one 2-vector, the pose, turned by ``Phi_g`` as a
-rotation by the yaw angle (``'fourier'``, frequency 1: an exact representation of C24), read
+As configs/planes.py (same data and pairs; the encoder (16, 32, 64) of its earlier default),
+but the latent is a global code (gla/latent_code.py) whose ``z_v`` is one 2-vector, the
+pose, turned by ``Phi_g`` as a rotation by the yaw angle (``'fourier'``, frequency 1: an exact representation of C24), read
 by a network of its own (``model.yaw_pose='separate'``). The decoder (gla/yaw_renderer.py)
 builds a 16^3 feature volume from the rest of the code, turns it about its vertical axis by
 the pose's angle, projects it along the depth and draws the image from it plus an unturned
@@ -31,7 +31,8 @@ from configs import planes
 def get_config():
     config = planes.get_config()
     config.data.planes.canonical_views = True  # view k faces 15k degrees: the pose's label
-    config.model.latent = 'code'  # a global code, not the 8x8 grid
+    config.model.latent = 'code'  # a global code, not the latent grid
+    config.model.encoder_features = (16, 32, 64)  # as measured (configs/planes.py: (64, 256))
     config.model.code_dim = 256  # 2 pose entries (z_v) + 254 invariant entries (z_i)
     config.model.code_encoder = 'dense'
     config.model.code_decoder = 'yaw_volume'  # a 16^3 x 16 volume turned by the pose

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The planes latent-action comparison: volumetric vs learned exp(theta A) (integer
-# frequencies) vs the in-plane control, 3 seeds each, the same reduced budget, one run at a
-# time (the machine is shared), then a markdown table of the eval.json files.
+# frequencies) vs the in-plane control, 3 seeds each, the same budget (configs/planes.py's
+# 100 epochs, or EPOCHS), one run at a time, then a markdown table of the eval.json files.
 #
 #   bash scripts/planes_comparison.sh ROOT [EPOCHS]      # e.g. ROOT=runs/planes_cmp
 #
@@ -10,7 +10,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=${1:?usage: scripts/planes_comparison.sh ROOT [EPOCHS]}
-EPOCHS=${2:-25}
+EPOCHS_OVERRIDE=${2:+--config.num_epochs=$2}  # empty: the config's own schedule
 mkdir -p "$ROOT/data"
 for seed in 0 1 2; do
   for action in volumetric learned_channels_integer inplane; do
@@ -20,7 +20,7 @@ for seed in 0 1 2; do
     echo "$(date -u +%H:%M:%S) start $action seed $seed"
     nice -n 5 python launch.py --config configs/planes.py --workdir "$dir" \
       --config.seed="$seed" --config.group.latent_action="$action" \
-      --config.num_epochs="$EPOCHS" --config.data.planes.cache_dir="$ROOT/data" \
+      $EPOCHS_OVERRIDE --config.data.planes.cache_dir="$ROOT/data" \
       > "$dir.log" 2>&1 || echo "FAILED: $action seed $seed (see $dir.log)"
     echo "$(date -u +%H:%M:%S) done $action seed $seed"
   done
