@@ -56,12 +56,6 @@ def yaw_matrices(theta: jax.Array) -> jax.Array:
                       jnp.stack([sin, zero, cos], -1)], axis=-2)
 
 
-def fourier_frequencies(num_variant: int, max_frequency: int) -> jax.Array:
-    """The frequencies ``(num_variant // 2,)`` of ``'fourier'``'s channel pairs
-    (:class:`gla.latent_actions.channel_rotation.FourierRotation`): ``1, 2, .., K, 1, ..``."""
-    return 1 + jnp.arange(num_variant // 2) % max_frequency
-
-
 class YawVolumeDecoder(nn.Module):
     """Code ``(B, dim)`` (its first ``num_variant`` entries ``z_v``, channel pairs of the
     ``'fourier'`` action with frequencies ``1..max_frequency``) ``->`` images ``(B, H, W,
@@ -84,7 +78,7 @@ class YawVolumeDecoder(nn.Module):
         if self.detach_pose:  # the pose learns from L_const alone
             z_v = jax.lax.stop_gradient(z_v)
         theta = pose_angle(z_v)
-        frequencies = fourier_frequencies(self.num_variant, self.max_frequency)
+        frequencies = channel_rotation.fourier_frequencies(self.num_variant, self.max_frequency)
         canonical = channel_rotation.rotate_channel_pairs(-theta, z_v,
                                                           frequencies.astype(z.dtype))
         code = jnp.concatenate([canonical, z[:, self.num_variant:]], axis=-1)

@@ -27,7 +27,7 @@ def test_the_pose_angle_adds_the_turn_of_its_pair():
     z_v = jax.random.normal(jax.random.key(0), (16, 6))
     turn = jax.random.uniform(jax.random.key(1), (16,), minval=-3.0, maxval=3.0)
     turned = channel_rotation.rotate_channel_pairs(
-        turn, z_v, yaw_renderer.fourier_frequencies(6, 3).astype(jnp.float32))
+        turn, z_v, channel_rotation.fourier_frequencies(6, 3).astype(jnp.float32))
     difference = yaw_renderer.pose_angle(turned) - yaw_renderer.pose_angle(z_v) - turn
     np.testing.assert_allclose(jnp.sin(difference), 0.0, atol=1e-5)
     np.testing.assert_allclose(jnp.cos(difference), 1.0, atol=1e-5)

@@ -74,6 +74,12 @@ IntegerChannelRotation = functools.partial(LearnedChannelRotation, init_max=4.5,
                                            integer_frequencies=True)
 
 
+def fourier_frequencies(num_channels: int, max_frequency: int) -> jax.Array:
+    """The frequencies ``(num_channels // 2,)`` of :class:`FourierRotation`'s channel pairs:
+    ``1, 2, .., max_frequency, 1, 2, ..``."""
+    return 1 + jnp.arange(num_channels // 2) % max_frequency
+
+
 class FourierRotation(nn.Module):
     """``Phi_g(z) = exp(angle(g) * A) z`` with fixed integer frequencies ``1, 2, ..,
     max_frequency, 1, 2, ..`` on the channel pairs: an exact real representation of SO(2)
@@ -88,7 +94,7 @@ class FourierRotation(nn.Module):
 
     @nn.compact
     def __call__(self, g, z: jax.Array) -> jax.Array:
-        frequencies = 1 + jnp.arange(z.shape[-1] // 2) % self.max_frequency
+        frequencies = fourier_frequencies(z.shape[-1], self.max_frequency)
         return rotate_channel_pairs(self.angle(g), z, frequencies.astype(z.dtype))
 
 
