@@ -50,6 +50,10 @@ def get_config() -> ml_collections.ConfigDict:
     config.model.conv_transpose = 'hybrid'  # 'hybrid' (fastest 2D training on CPU) | 'subpixel' | 'xla': same fn
     config.model.strided_conv = 'xla'  # 'xla' | 'space_to_depth' (fast on CPU in 3D): same fn
     config.model.init = 'pytorch'  # where the published PyTorch code starts | 'flax' (LeCun, 0)
+    # residual dilated 3x3 convs, one per dilation, before the encoder's last strided conv
+    # and before the decoder's last upsampling (gla/networks.py DilatedContext); () = none
+    config.model.encoder_context_dilations = ()
+    config.model.decoder_context_dilations = ()
     # the encoder's grid (the paper) | 'grid_unit_rms': each part rescaled to RMS 1 | 'code':
     # a global vector, parts at RMS 1 (gla/latent_code.py)
     config.model.latent = 'grid'

@@ -240,6 +240,12 @@ def _model_problems(config) -> list:
         problems.append(f'config.mask.num_variant={config.mask.num_variant} must be at most '
                         'the latent width (the last encoder feature, or config.model.code_dim '
                         "with latent='code'; 0 = half)")
+    for name in ('encoder_context_dilations', 'decoder_context_dilations'):
+        dilations = tuple(model.get(name, ()))
+        if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0
+                   for d in dilations):
+            problems.append(f'config.model.{name}={dilations!r} must be positive integers '
+                            '(one dilation per context block; () = none)')
     _positive(problems, 'config.model.kernel_size', model.kernel_size, integer=True)
     _positive(problems, 'config.model.stride', model.stride, integer=True)
     if not (isinstance(config.mask.tau, (int, float)) and 0.0 < config.mask.tau < 1.0):

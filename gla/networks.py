@@ -3,6 +3,8 @@
 Shapes (2D; 3D adds a depth axis): images ``(B, H, W, C)`` in ``[-1, 1]`` -> latent
 ``(B, H / stride**depth, W / stride**depth, features[-1])`` -> images. The convolution forms
 of ``gla/conv.py`` compute the same functions with the same parameters, faster on CPU.
+Optional context blocks (:class:`DilatedContext`, residual dilated 3x3 convolutions at one
+resolution) widen what each latent cell sees without changing any shape.
 """
 
 from __future__ import annotations
@@ -41,11 +43,34 @@ def initializers(init: str, fan_in: int) -> dict:
     return dict(kernel_init=uniform, bias_init=uniform)
 
 
+class DilatedContext(nn.Module):
+    """Residual stride-1 convolutions, kernel 3, one per dilation: ``x <- x +
+    LeakyReLU(Conv_d(x))``. ``(B, *spatial, C) -> (B, *spatial, C)``. Each block with dilation
+    ``d`` widens the receptive field by ``2 d`` cells of its resolution; no blocks (``()``) is
+    the identity."""
+    dilations: Sequence[int] = ()
+    negative_slope: float = 0.2
+    initialization: str = 'flax'
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        ndim, width = x.ndim - 2, x.shape[-1]
+        for d in self.dilations:
+            inits = initializers(self.initialization, width * 3 ** ndim)
+            y = nn.Conv(width, (3,) * ndim, padding=[(d, d)] * ndim,
+                        kernel_dilation=(d,) * ndim, **inits)(x)
+            x = x + nn.leaky_relu(y, self.negative_slope)
+        return x
+
+
 class Encoder(nn.Module):
     """Strided convolutions with LeakyReLU after each (the published encoder:
     ``Conv(1->32, 4, s2) -> LReLU(0.2) -> Conv(32->64, 4, s2) -> LReLU(0.2)``).
 
     ``(B, *spatial, C) -> (B, *spatial / stride**len(features), features[-1])``.
+    ``context_dilations``: :class:`DilatedContext` blocks on the input of the last strided
+    convolution (for ``(64, 256)`` on 64x64 images: at 32x32x64), so that each latent cell
+    reads a wider part of the image.
     """
     features: Sequence[int] = (32, 64)
     kernel_size: int = 4
@@ -55,6 +80,7 @@ class Encoder(nn.Module):
     # conv of the space-to-depth input (gla/conv.py), much faster to train on CPU in 3D.
     strided_conv: str = 'xla'
     initialization: str = 'flax'  # 'flax' | 'pytorch' (initializers())
+    context_dilations: Sequence[int] = ()
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -62,6 +88,9 @@ class Encoder(nn.Module):
         pad = (self.kernel_size - self.stride) // 2
         kernel, strides = (self.kernel_size,) * ndim, (self.stride,) * ndim
         for i, width in enumerate(self.features):
+            if i == len(self.features) - 1 and self.context_dilations:
+                x = DilatedContext(self.context_dilations, self.negative_slope,
+                                   self.initialization, name='Context')(x)
             inits = initializers(self.initialization, x.shape[-1] * self.kernel_size ** ndim)
             if self.strided_conv == 'xla':
                 x = nn.Conv(width, kernel, strides, padding=[(pad, pad)] * ndim, **inits)(x)
@@ -83,7 +112,8 @@ class Decoder(nn.Module):
     out_channels)``. ``conv_transpose='subpixel'`` computes the same function as ``'xla'``
     (same parameters) with stride-1 convolutions, which is faster on CPU; ``'hybrid'``
     takes each of forward, input and weight gradient from whichever is faster
-    (:func:`gla.conv.hybrid_conv_transpose`).
+    (:func:`gla.conv.hybrid_conv_transpose`). ``context_dilations``: :class:`DilatedContext`
+    blocks on the input of the last upsampling (the mirror of the encoder's).
     """
     features: Sequence[int] = (32,)
     out_channels: int = 1
@@ -92,6 +122,7 @@ class Decoder(nn.Module):
     negative_slope: float = 0.2
     conv_transpose: str = 'subpixel'
     initialization: str = 'flax'  # 'flax' | 'pytorch' (initializers())
+    context_dilations: Sequence[int] = ()
 
     def _upsample(self, width: int, ndim: int, name: str) -> nn.Module:
         pad = (self.kernel_size - self.stride) // 2
@@ -113,6 +144,9 @@ class Decoder(nn.Module):
         ndim = z.ndim - 2
         widths = list(self.features) + [self.out_channels]
         for i, width in enumerate(widths):
+            if i == len(widths) - 1 and self.context_dilations:
+                z = DilatedContext(self.context_dilations, self.negative_slope,
+                                   self.initialization, name='Context')(z)
             z = self._upsample(width, ndim, name=f'ConvTranspose_{i}')(z)
             if i < len(widths) - 1:
                 z = nn.leaky_relu(z, self.negative_slope)

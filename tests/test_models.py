@@ -11,6 +11,7 @@ from configs import rotated_mnist
 from gla import conv
 from gla import losses
 from gla import models
+from gla import networks
 from gla import groups
 from gla import state as state_lib
 
@@ -191,3 +192,52 @@ def test_the_flax_init_is_lecun_normal_with_zero_bias():
     conv = params['params']['encoder']['Conv_1']
     np.testing.assert_array_equal(conv['bias'], 0.0)
     assert np.asarray(conv['kernel']).std() == pytest.approx((32 * 16) ** -0.5, rel=0.05)
+
+
+def _receptive_field(module, shape):
+    """Input pixels that move the output at the centre cell (the gradient's support)."""
+    x = jnp.zeros((1,) + shape)
+    variables = module.init(jax.random.key(0), x)
+    centre = tuple(n // 2 for n in module.apply(variables, x).shape[1:-1])
+
+    def read(image):
+        return module.apply(variables, image)[(0,) + centre].sum()
+
+    grad = np.asarray(jax.grad(read)(jax.random.normal(jax.random.key(1), x.shape)))
+    rows = np.nonzero(np.abs(grad[0]).sum(axis=(1, 2)))[0]
+    return int(rows.max() - rows.min() + 1)
+
+
+@pytest.mark.parametrize('ndim', [2, 3])
+def test_context_blocks_keep_shapes_and_add_9_weights_per_channel_pair(ndim):
+    shape = (8,) * ndim + (2,)
+    plain = networks.Encoder((4, 8))
+    context = networks.Encoder((4, 8), context_dilations=(2, 4))
+    x = jnp.ones((2,) + shape)
+    p_plain = plain.init(jax.random.key(0), x)['params']
+    p_context = context.init(jax.random.key(0), x)['params']
+    assert context.apply({'params': p_context}, x).shape == (2,) + (2,) * ndim + (8,)
+    # two blocks at width 4 (the input of the last strided conv): 3^ndim * 4 * 4 + 4 each
+    assert (models.count_params(p_context) - models.count_params(p_plain)
+            == 2 * (3 ** ndim * 16 + 4))
+    decoder = networks.Decoder((4,), 2, context_dilations=(1,))
+    z = jnp.ones((2,) + (2,) * ndim + (8,))
+    assert decoder.apply(decoder.init(jax.random.key(0), z), z).shape == (2,) + shape
+
+
+def test_context_blocks_widen_the_encoder_receptive_field_by_4d_pixels():
+    """Kernel 4, stride 2, two layers: 10 pixels; a dilation-d block at stride 2 adds 4d."""
+    assert _receptive_field(networks.Encoder((4, 8)), (64, 64, 1)) == 10
+    assert _receptive_field(networks.Encoder((4, 8), context_dilations=(2, 4)),
+                            (64, 64, 1)) == 10 + 4 * (2 + 4)
+
+
+def test_no_context_blocks_is_the_published_network():
+    config, group, model = _model()
+    config.model.encoder_context_dilations = ()
+    config.model.decoder_context_dilations = ()
+    again = models.build_model(config, group, image_channels=1)
+    x = jax.random.normal(jax.random.key(2), (2, 28, 28, 1))
+    variables = state_lib.init_variables(model, jax.random.key(0), x, group.identity(2))
+    np.testing.assert_array_equal(model.apply(variables, x, group.identity(2)),
+                                  again.apply(variables, x, group.identity(2)))

@@ -369,6 +369,8 @@ BAD_CONFIGS = {
                             'config.data.spatial_ndim=3; pick a group'),
     'empty encoder': ({'model.encoder_features': ()},
                       'config.model.encoder_features=\\(\\) must be one or more'),
+    'zero dilation': ({'model.encoder_context_dilations': (2, 0)},
+                      r'config.model.encoder_context_dilations=\(2, 0\) must be positive'),
 }
 
 
