@@ -41,6 +41,9 @@ def get_config() -> ml_collections.ConfigDict:
     config.group.name = 'c4'  # the group acting on images: see gla.groups
     config.group.latent_action = 'grid'  # Phi_g: 'grid' acts on z_v as on images (rot90)
     config.group.max_frequency = 4  # 'fourier': channel pairs turn at frequencies 1..this
+    # 'volumetric': the turn's axis leans this many radians towards the viewer (a camera
+    # above the horizon; gla/latent_actions/volumetric.py); 0 = the image's vertical axis
+    config.group.volume_tilt = 0.0
 
     config.model = ml_collections.ConfigDict()
     config.model.encoder_features = (32, 64)  # conv widths; the last is the latent width

@@ -134,6 +134,15 @@ def _group_problems(config) -> list:
             problems.append(f'config.group.latent_action={config.group.latent_action!r} turns '
                             'tensors by a 3D rotation matrix, but config.group.name='
                             f"{name!r} has none: use group 'so3' or 'cube'")
+    tilt = config.group.get('volume_tilt', 0.0)
+    if (isinstance(tilt, bool) or not isinstance(tilt, (int, float))
+            or not abs(tilt) < math.pi / 2):
+        problems.append(f'config.group.volume_tilt={tilt!r} must be a number of radians '
+                        'strictly between -pi/2 and pi/2 (the camera above the horizon)')
+    elif tilt and config.group.latent_action != 'volumetric':
+        problems.append(f'config.group.volume_tilt={tilt!r} tilts the volumetric action, but '
+                        f'config.group.latent_action={config.group.latent_action!r}: set it '
+                        "to 'volumetric' or the tilt to 0")
     so2_options = config.group.get('so2') or {}
     if (so2_options.get('interpolation') == 'fourier'
             and config.group.latent_action not in latent_actions.CHANNEL_ACTIONS):

@@ -72,7 +72,8 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
     chain = dict(
         encoder=encoder, decoder=decoder, mask=build_mask(config.mask, latent_width),
         latent_action=latent_actions.make_latent_action(config.group.latent_action, group,
-                                                        config.group.max_frequency))
+                                                        config.group.max_frequency,
+                                                        config.group.volume_tilt))
     if m.invariant_code_dim:
         return invariant_code.build(m, group, **chain)
     if m.code_encoder in tensor_moments.ENCODERS:

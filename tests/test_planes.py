@@ -229,6 +229,57 @@ def test_resampled_c24_identity_exact_and_six_steps_near_quarter_turn(name):
     assert 0.05 < err < 1.0
 
 
+def test_tilted_yaw_matrices_form_the_group_and_untilted_is_the_vertical_turn():
+    a, b = jnp.array([0.3, -1.1, 2.0]), jnp.array([0.9, 0.4, -2.5])
+    for tilt in (0.0, 0.43):
+        m = lambda t: np.asarray(volumetric.tilted_yaw_matrices(t, tilt))  # noqa: E731
+        np.testing.assert_allclose(m(jnp.zeros(3)), np.broadcast_to(np.eye(3), (3, 3, 3)),
+                                   atol=1e-6)
+        np.testing.assert_allclose(m(a) @ m(b), m(a + b), atol=1e-5)
+        np.testing.assert_allclose(m(-a) @ m(a), np.broadcast_to(np.eye(3), (3, 3, 3)),
+                                   atol=1e-5)
+        np.testing.assert_allclose(m(a) @ np.swapaxes(m(a), 1, 2),
+                                   np.broadcast_to(np.eye(3), (3, 3, 3)), atol=1e-5)
+    # Untilted, the row (axis 0) never moves: the turn stays in the (column, depth) plane.
+    untilted = np.asarray(volumetric.tilted_yaw_matrices(a, 0.0))
+    np.testing.assert_allclose(untilted[:, 0], np.broadcast_to([1, 0, 0], (3, 3)), atol=1e-6)
+    # Tilted, the axis the turn keeps is (-cos t, 0, -sin t) in (row, column, depth): up the
+    # image and towards the viewer.
+    tilted = np.asarray(volumetric.tilted_yaw_matrices(a, 0.43))
+    axis = np.array([-np.cos(0.43), 0.0, -np.sin(0.43)])
+    np.testing.assert_allclose(tilted @ axis, np.broadcast_to(axis, (3, 3)), atol=1e-6)
+
+
+def test_tilted_volume_turn_moves_points_as_the_renderer_does():
+    """The renderer's screen positions (x right, y up, z towards the viewer) of one plane's
+    mesh at yaw 0 and at yaw g, read as (row, column, depth) = (-y, x, -z) about the
+    plane's centre: the tilted matrix at the object's camera elevation maps one onto the
+    other."""
+    obj = render.sample_object(np.random.default_rng(3))
+    triangles, _ = render.plane_mesh(obj)
+    yaw = 2 * np.pi * np.array([0, 5]) / 24
+    screen = render._project(obj, triangles, yaw).reshape(2, -1, 3)
+    screen[..., :2] -= obj['offset']
+    volume = screen @ np.array([[0, -1, 0], [1, 0, 0], [0, 0, -1]]).T
+    m = np.asarray(volumetric.tilted_yaw_matrices(jnp.array([yaw[1]]), obj['elevation']))[0]
+    np.testing.assert_allclose(volume[0] @ m.T, volume[1], atol=1e-5)
+    # Without the tilt the same points land elsewhere: rows move under the tilted turn.
+    flat = np.asarray(volumetric.tilted_yaw_matrices(jnp.array([yaw[1]]), 0.0))[0]
+    assert np.abs(volume[0] @ flat.T - volume[1]).max() > 0.05
+
+
+def test_tilted_volumetric_action_at_tilt_zero_is_the_vertical_turn_inside_the_grid():
+    z = jnp.asarray(np.random.default_rng(4).standard_normal((2, 8, 8, 64)), jnp.float32)
+    theta = jnp.array([0.26, -1.57])
+    vertical = volumetric.rotate_volume_about_vertical(theta, z).reshape(2, 8, 8, 8, 8)
+    trilinear = volumetric.rotate_volume_about_tilted_axis(theta, z, 1e-9).reshape(
+        2, 8, 8, 8, 8)
+    # The corners of the turned square differ (zero fill there, edge extension here).
+    np.testing.assert_allclose(trilinear[:, :, 3:5, 3:5], vertical[:, :, 3:5, 3:5], atol=1e-4)
+    phi = volumetric.VolumetricRotation(groups.get_group('yaw24').angle, tilt=0.4)
+    np.testing.assert_array_equal(phi.apply({}, jnp.zeros(2, jnp.int32), z), z)
+
+
 def test_volumetric_rejects_channels_not_divisible_by_width():
     with pytest.raises(ValueError, match='multiple of 8'):
         volumetric.rotate_volume_about_vertical(jnp.zeros(1), jnp.zeros((1, 8, 8, 12)))

@@ -371,6 +371,12 @@ BAD_CONFIGS = {
                       'config.model.encoder_features=\\(\\) must be one or more'),
     'zero dilation': ({'model.encoder_context_dilations': (2, 0)},
                       r'config.model.encoder_context_dilations=\(2, 0\) must be positive'),
+    'tilt of a grid action': ({'group.volume_tilt': 0.3},
+                              "config.group.volume_tilt=0.3 tilts the volumetric action, but "
+                              "config.group.latent_action='grid'"),
+    'tilt past the vertical': ({'group.volume_tilt': 2.0},
+                               'config.group.volume_tilt=2.0 must be a number of radians '
+                               'strictly between'),
 }
 
 

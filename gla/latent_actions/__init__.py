@@ -17,7 +17,7 @@ with the encoder and decoder. ``make_latent_action(name, group)`` builds one
 | ``cube`` | ``grid`` | ``rot90`` over axis pairs, exact | ``grid.py`` -> ``groups/cube.py`` |
 | ``so3`` | ``grid`` | trilinear rotation of the grid | ``grid.py`` -> ``groups/resample3d.py`` |
 | ``so3``, ``cube`` | ``tensors`` | Cartesian tensors of ranks 1..K turned by ``R``, exact | ``tensor_rotation.py`` |
-| ``yaw24``, ``yaw4`` | ``volumetric`` | channels as a feature volume turned about the vertical axis | ``volumetric.py`` |
+| ``yaw24``, ``yaw4`` | ``volumetric`` | channels as a feature volume turned about the vertical axis (tilted towards the viewer by ``config.group.volume_tilt``) | ``volumetric.py`` |
 | ``yaw24``, ``yaw4`` | ``learned_channels_integer`` | ``exp(angle(g) A)``, integer frequencies | ``channel_rotation.py`` |
 | ``yaw24``, ``yaw4`` | ``inplane`` | the grid turned in the image plane (the control) | ``grid.py`` |
 """
@@ -37,24 +37,25 @@ def _quarter_turns(group: base.Group) -> bool:
     return base.eval_order(group) == 4
 
 
-# name -> ((group, max_frequency) -> module); max_frequency: the highest Fourier frequency
-# (fourier) or tensor rank (tensors), unused by the others
+# name -> ((group, max_frequency, volume_tilt) -> module); max_frequency: the highest Fourier
+# frequency (fourier) or tensor rank (tensors); volume_tilt: the volumetric action's axis
+# tilt in radians; each unused by the others
 _FACTORIES = {
-    'grid': lambda group, _: grid.GridLatentAction(group=group),
-    'grid_norm_preserving': lambda group, _: grid.NormPreservingGridAction(group=group),
-    'learned_channels': lambda group, _: channel_rotation.LearnedChannelRotation(group.angle),
-    'grid_and_learned_channels': lambda group, _: channel_rotation.GridAndLearnedChannels(
+    'grid': lambda group, *_: grid.GridLatentAction(group=group),
+    'grid_norm_preserving': lambda group, *_: grid.NormPreservingGridAction(group=group),
+    'learned_channels': lambda group, *_: channel_rotation.LearnedChannelRotation(group.angle),
+    'grid_and_learned_channels': lambda group, *_: channel_rotation.GridAndLearnedChannels(
         group=group),
-    'learned_channels_integer': lambda group, _: channel_rotation.IntegerChannelRotation(
+    'learned_channels_integer': lambda group, *_: channel_rotation.IntegerChannelRotation(
         group.angle),
-    'fourier': lambda group, max_frequency: channel_rotation.FourierRotation(
+    'fourier': lambda group, max_frequency, _: channel_rotation.FourierRotation(
         group.angle, max_frequency),
-    'tensors': lambda group, max_frequency: tensor_rotation.TensorRotation(
+    'tensors': lambda group, max_frequency, _: tensor_rotation.TensorRotation(
         group.matrix, max_frequency),
-    'volumetric': lambda group, _: volumetric.VolumetricRotation(
-        group.angle, quarter_turns=_quarter_turns(group)),
-    'inplane': lambda group, _: grid.InPlaneRotation(group.angle,
-                                                     quarter_turns=_quarter_turns(group)),
+    'volumetric': lambda group, _, tilt: volumetric.VolumetricRotation(
+        group.angle, quarter_turns=_quarter_turns(group), tilt=tilt),
+    'inplane': lambda group, *_: grid.InPlaneRotation(group.angle,
+                                                      quarter_turns=_quarter_turns(group)),
 }
 # Actions that read the rotation angle of g (groups of rotations about one axis).
 NEEDS_ANGLE = ('learned_channels', 'grid_and_learned_channels', 'volumetric',
@@ -71,10 +72,12 @@ def available_latent_actions() -> list:
     return sorted(_FACTORIES)
 
 
-def make_latent_action(name: str, group: base.Group, max_frequency: int = 4) -> nn.Module:
+def make_latent_action(name: str, group: base.Group, max_frequency: int = 4,
+                       volume_tilt: float = 0.0) -> nn.Module:
     """The latent action called ``name`` (the table above) for ``group``; ``'fourier'``
     uses the frequencies ``1 .. max_frequency`` (``config.group.max_frequency``),
-    ``'tensors'`` the tensor ranks ``1 .. max_frequency``."""
+    ``'tensors'`` the tensor ranks ``1 .. max_frequency``, ``'volumetric'`` an axis tilted
+    by ``volume_tilt`` radians towards the viewer (``config.group.volume_tilt``)."""
     if name not in _FACTORIES:
         raise ValueError(f'unknown latent action {name!r}; config.group.latent_action must '
                          f'be one of {available_latent_actions()}')
@@ -84,4 +87,4 @@ def make_latent_action(name: str, group: base.Group, max_frequency: int = 4) -> 
     if name in NEEDS_MATRIX and group.matrix is None:
         raise ValueError(f'latent action {name!r} needs a group of 3D rotations (cube or so3, '
                          f'with a rotation matrix), but {group.name!r} has none.')
-    return _FACTORIES[name](group, max_frequency)
+    return _FACTORIES[name](group, max_frequency, volume_tilt)

@@ -10,6 +10,13 @@ it is read back as channels. No parameters.
 Group laws: ``Phi_e = id`` and, for quarter turns, ``Phi_g o Phi_h = Phi_gh`` hold exactly;
 for 15° steps only approximately (bilinear resampling blurs, and the corners of a turned
 square fall outside it).
+
+With ``tilt`` (radians, ``config.group.volume_tilt``) the axis is the object's vertical seen
+by a camera ``tilt`` above the horizon, as the planes are rendered: it leans towards the
+viewer, ``cos(tilt)`` up the image and ``sin(tilt)`` out of it, so a turn also moves the
+near and far parts of the object down and up the image. The volume then turns by
+``R_x(tilt) R_y(angle) R_x(tilt)^T`` (trilinear, ``gla/groups/resample3d.py``); ``tilt = 0``
+is the action above.
 """
 
 from __future__ import annotations
@@ -18,7 +25,10 @@ from typing import Callable
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
+import numpy as np
 
+from gla.groups import resample3d
 from gla.latent_actions import grid
 
 
@@ -41,11 +51,51 @@ def rotate_volume_about_vertical(theta: jax.Array, z: jax.Array,
     return turned.reshape(b, w, w, h, c // w).transpose(0, 3, 1, 2, 4).reshape(b, h, w, c)
 
 
+def tilted_yaw_matrices(theta: jax.Array, tilt: float) -> jax.Array:
+    """``(B, 3, 3)`` rotations of volume coordinates ``(row, column, depth)`` (row down the
+    image, depth away from the viewer) by ``theta`` ``(B,)`` about the vertical axis of a
+    camera ``tilt`` radians above the horizon: ``R_x(tilt) R_y(theta) R_x(tilt)^T`` in the
+    renderer's screen frame (x right, y up, z towards the viewer;
+    ``gla/settings/planes/render.py``). At ``tilt = 0`` it turns the (column, depth) plane
+    as :func:`rotate_volume_about_vertical` does."""
+    theta = jnp.asarray(theta, jnp.float32)
+    c, s = jnp.cos(theta), jnp.sin(theta)
+    zero, one = jnp.zeros_like(c), jnp.ones_like(c)
+    yaw = jnp.stack([jnp.stack([c, zero, s], -1), jnp.stack([zero, one, zero], -1),
+                     jnp.stack([-s, zero, c], -1)], -2)  # (B, 3, 3) on (x, y, z)
+    ct, st = np.cos(tilt), np.sin(tilt)
+    camera = jnp.asarray([[1, 0, 0], [0, ct, -st], [0, st, ct]], jnp.float32)
+    screen = camera @ yaw @ camera.T
+    # (row, column, depth) = (-y, x, -z): a signed permutation of the screen axes
+    to_volume = jnp.asarray([[0, -1, 0], [1, 0, 0], [0, 0, -1]], jnp.float32)
+    return to_volume @ screen @ to_volume.T
+
+
+def rotate_volume_about_tilted_axis(theta: jax.Array, z: jax.Array, tilt: float) -> jax.Array:
+    """``z`` ``(B, h, w, c)`` read as the volume ``(B, h, w, w, c / w)`` of
+    :func:`rotate_volume_about_vertical`, turned by ``theta`` ``(B,)`` about the axis
+    :func:`tilted_yaw_matrices` gives (trilinear, edges extended), read back as channels."""
+    b, h, w, c = z.shape
+    if c % w:
+        raise ValueError(
+            f'the volumetric action reads the {c} latent channels as a depth of {w} cells '
+            f'(the latent width) times features, so the width must divide the channels; '
+            f'change config.model.encoder_features[-1] to a multiple of {w}.')
+    volume = z.reshape(b, h, w, w, c // w)
+    turned = resample3d.rotate_volumes(volume, tilted_yaw_matrices(theta, tilt))
+    # Phi_e = id exactly (the matrix product leaves ~1e-7 in the sample positions)
+    return jnp.where((jnp.asarray(theta) == 0)[:, None, None, None], z, turned.reshape(b, h, w, c))
+
+
 class VolumetricRotation(nn.Module):
-    """``Phi_g``: :func:`rotate_volume_about_vertical` by ``angle(g)``. No parameters."""
+    """``Phi_g``: :func:`rotate_volume_about_vertical` by ``angle(g)``, or with ``tilt != 0``
+    :func:`rotate_volume_about_tilted_axis`. No parameters."""
     angle: Callable[[jax.Array], jax.Array]
     quarter_turns: bool = False
+    tilt: float = 0.0
 
     @nn.compact
     def __call__(self, g, z_v: jax.Array) -> jax.Array:
+        if self.tilt:
+            return rotate_volume_about_tilted_axis(self.angle(g), z_v, self.tilt)
         return rotate_volume_about_vertical(self.angle(g), z_v, self.quarter_turns)
