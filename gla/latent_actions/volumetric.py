@@ -32,18 +32,25 @@ from gla.groups import resample3d
 from gla.latent_actions import grid
 
 
-def rotate_volume_about_vertical(theta: jax.Array, z: jax.Array,
-                                 quarter_turns: bool = False) -> jax.Array:
-    """``z`` ``(B, h, w, c)`` read as a volume ``(B, h, w, w, c / w)`` (rows, columns, depth,
-    features), turned by ``theta`` ``(B,)`` radians about the row (vertical) axis, i.e. in
-    the (column, depth) plane, and read back as ``(B, h, w, c)``."""
+def as_volume(z: jax.Array) -> jax.Array:
+    """``z`` ``(B, h, w, c)`` -> the feature volume ``(B, h, w, w, c / w)`` (rows, columns,
+    depth, features); a clear error if ``w`` does not divide ``c``."""
     b, h, w, c = z.shape
     if c % w:
         raise ValueError(
             f'the volumetric action reads the {c} latent channels as a depth of {w} cells '
             f'(the latent width) times features, so the width must divide the channels; '
             f'change config.model.encoder_features[-1] to a multiple of {w}.')
-    volume = z.reshape(b, h, w, w, c // w)
+    return z.reshape(b, h, w, w, c // w)
+
+
+def rotate_volume_about_vertical(theta: jax.Array, z: jax.Array,
+                                 quarter_turns: bool = False) -> jax.Array:
+    """``z`` ``(B, h, w, c)`` read as a volume ``(B, h, w, w, c / w)`` (rows, columns, depth,
+    features), turned by ``theta`` ``(B,)`` radians about the row (vertical) axis, i.e. in
+    the (column, depth) plane, and read back as ``(B, h, w, c)``."""
+    b, h, w, c = z.shape
+    volume = as_volume(z)
     # (B, w, depth, h * f): the (column, depth) plane as a square grid, rows and features as
     # channels, so the 2D rotation turns the volume about its vertical axis.
     planes = volume.transpose(0, 2, 3, 1, 4).reshape(b, w, w, h * (c // w))
@@ -75,16 +82,10 @@ def rotate_volume_about_tilted_axis(theta: jax.Array, z: jax.Array, tilt: float)
     """``z`` ``(B, h, w, c)`` read as the volume ``(B, h, w, w, c / w)`` of
     :func:`rotate_volume_about_vertical`, turned by ``theta`` ``(B,)`` about the axis
     :func:`tilted_yaw_matrices` gives (trilinear, edges extended), read back as channels."""
-    b, h, w, c = z.shape
-    if c % w:
-        raise ValueError(
-            f'the volumetric action reads the {c} latent channels as a depth of {w} cells '
-            f'(the latent width) times features, so the width must divide the channels; '
-            f'change config.model.encoder_features[-1] to a multiple of {w}.')
-    volume = z.reshape(b, h, w, w, c // w)
-    turned = resample3d.rotate_volumes(volume, tilted_yaw_matrices(theta, tilt))
+    turned = resample3d.rotate_volumes(as_volume(z), tilted_yaw_matrices(theta, tilt))
     # Phi_e = id exactly (the matrix product leaves ~1e-7 in the sample positions)
-    return jnp.where((jnp.asarray(theta) == 0)[:, None, None, None], z, turned.reshape(b, h, w, c))
+    identity = (jnp.asarray(theta) == 0)[:, None, None, None]
+    return jnp.where(identity, z, turned.reshape(z.shape))
 
 
 class VolumetricRotation(nn.Module):
