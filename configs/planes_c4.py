@@ -13,5 +13,6 @@ from configs import planes
 def get_config():
     config = planes.get_config()
     config.group.name = 'yaw4'  # quarter turns of yaw
+    config.group.volume_tilt = 0.0  # exact rot90 of the volume (a tilted turn resamples)
     config.eval.num_figure_images = 4  # 4 planes x 4 yaws in the transform grid
     return config

@@ -33,11 +33,14 @@ def get_config():
     config.data.planes.canonical_views = True  # view k faces 15k degrees: the pose's label
     config.model.latent = 'code'  # a global code, not the latent grid
     config.model.encoder_features = (16, 32, 64)  # as measured (configs/planes.py: (64, 256))
+    config.model.encoder_context_dilations = ()  # as measured: no context blocks
+    config.model.decoder_context_dilations = ()
     config.model.code_dim = 256  # 2 pose entries (z_v) + 254 invariant entries (z_i)
     config.model.code_encoder = 'dense'
     config.model.code_decoder = 'yaw_volume'  # a 16^3 x 16 volume turned by the pose
     config.model.yaw_pose = 'separate'  # the pose from an encoder of its own
     config.group.latent_action = 'fourier'  # z_v's pair turned by the yaw angle
+    config.group.volume_tilt = 0.0  # the tilt is the volumetric action's
     config.group.max_frequency = 1
     config.mask.kind = 'manual'
     config.mask.num_variant = 2  # the pose: one 2-vector

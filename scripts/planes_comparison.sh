@@ -14,13 +14,17 @@ EPOCHS_OVERRIDE=${2:+--config.num_epochs=$2}  # empty: the config's own schedule
 mkdir -p "$ROOT/data"
 for seed in 0 1 2; do
   for action in volumetric learned_channels_integer inplane; do
+    case $action in  # each action's own config (only the volumetric one tilts its axis)
+      volumetric) config=configs/planes.py ;;
+      learned_channels_integer) config=configs/planes_learned.py ;;
+      inplane) config=configs/planes_inplane.py ;;
+    esac
     dir="$ROOT/$action/seed$seed"
     mkdir -p "$ROOT/$action"
     if [ -f "$dir/eval.json" ]; then continue; fi
     echo "$(date -u +%H:%M:%S) start $action seed $seed"
-    nice -n 5 python launch.py --config configs/planes.py --workdir "$dir" \
-      --config.seed="$seed" --config.group.latent_action="$action" \
-      $EPOCHS_OVERRIDE --config.data.planes.cache_dir="$ROOT/data" \
+    nice -n 5 python launch.py --config "$config" --workdir "$dir" \
+      --config.seed="$seed" $EPOCHS_OVERRIDE --config.data.planes.cache_dir="$ROOT/data" \
       > "$dir.log" 2>&1 || echo "FAILED: $action seed $seed (see $dir.log)"
     echo "$(date -u +%H:%M:%S) done $action seed $seed"
   done
