@@ -11,11 +11,11 @@ the viewer by the renderer's mean camera elevation (group.volume_tilt = 0.425 ra
 renders: your camera's). Two dilated context blocks before the encoder's last strided conv
 and two before the decoder's last upsampling let each latent cell see 34 pixels, not 10.
 Budget: 100 epochs of the objects (each epoch one random view pair per object; 1,200 steps
-of 32 pairs), about 27 minutes of training two runs at a time on a 2-core CPU. Measured
-(docs/results.md, "a turn about the tilted axis", seed 0): 21.72 dB on the turned views,
-against 18.68 for the sky alone and 21.32 for the in-plane control (same network); 26.15 dB
-at 0 degrees; the swap test passes (plane-region MSE 0.156 against B, 0.532 against A). The
-larger turns are still blurred (issue 17).
+of 32 pairs), 27-33 minutes of training two runs at a time on a 2-core CPU. Measured
+(docs/results.md, "a turn about the tilted axis", 3 seeds): 21.73 +- 0.03 dB on the turned
+views, against 18.68 for the sky alone and 21.34 +- 0.01 for the in-plane control (same
+network); 26.16 +- 0.09 dB at 0 degrees; the swap test passes (plane-region MSE 0.165
+against B, 0.505 against A). The larger turns are still blurred (issue 17).
 Variants: planes_learned.py (learned exp(theta A), integer frequencies), planes_inplane.py
 (the in-plane control), planes_c4.py.
 Your own renders instead: --config.data.planes.path=views.npz (format in
