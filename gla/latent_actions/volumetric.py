@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gla.groups import resample3d
+from gla.groups import so3
 from gla.latent_actions import grid
 
 
@@ -61,31 +62,24 @@ def rotate_volume_about_vertical(theta: jax.Array, z: jax.Array,
 def tilted_yaw_matrices(theta: jax.Array, tilt: float) -> jax.Array:
     """``(B, 3, 3)`` rotations of volume coordinates ``(row, column, depth)`` (row down the
     image, depth away from the viewer) by ``theta`` ``(B,)`` about the vertical axis of a
-    camera ``tilt`` radians above the horizon: ``R_x(tilt) R_y(theta) R_x(tilt)^T`` in the
-    renderer's screen frame (x right, y up, z towards the viewer;
-    ``gla/settings/planes/render.py``). At ``tilt = 0`` it turns the (column, depth) plane
-    as :func:`rotate_volume_about_vertical` does."""
+    camera ``tilt`` radians above the horizon. That axis is ``(cos t, 0, sin t)`` (down the
+    image and away from the viewer; its opposite points up and towards the viewer), so in
+    the renderer's screen frame (x right, y up, z towards the viewer;
+    ``gla/settings/planes/render.py``) the turn is ``R_x(tilt) R_y(theta) R_x(tilt)^T``. At
+    ``tilt = 0`` it turns the (column, depth) plane as :func:`rotate_volume_about_vertical`
+    does."""
     theta = jnp.asarray(theta, jnp.float32)
-    c, s = jnp.cos(theta), jnp.sin(theta)
-    zero, one = jnp.zeros_like(c), jnp.ones_like(c)
-    yaw = jnp.stack([jnp.stack([c, zero, s], -1), jnp.stack([zero, one, zero], -1),
-                     jnp.stack([-s, zero, c], -1)], -2)  # (B, 3, 3) on (x, y, z)
-    ct, st = np.cos(tilt), np.sin(tilt)
-    camera = jnp.asarray([[1, 0, 0], [0, ct, -st], [0, st, ct]], jnp.float32)
-    screen = camera @ yaw @ camera.T
-    # (row, column, depth) = (-y, x, -z): a signed permutation of the screen axes
-    to_volume = jnp.asarray([[0, -1, 0], [1, 0, 0], [0, 0, -1]], jnp.float32)
-    return to_volume @ screen @ to_volume.T
+    axis = jnp.asarray([np.cos(tilt), 0.0, np.sin(tilt)], jnp.float32)
+    return so3.axis_angle_to_matrix(jnp.broadcast_to(axis, theta.shape + (3,)), theta)
 
 
 def rotate_volume_about_tilted_axis(theta: jax.Array, z: jax.Array, tilt: float) -> jax.Array:
     """``z`` ``(B, h, w, c)`` read as the volume ``(B, h, w, w, c / w)`` of
     :func:`rotate_volume_about_vertical`, turned by ``theta`` ``(B,)`` about the axis
-    :func:`tilted_yaw_matrices` gives (trilinear, edges extended), read back as channels."""
+    :func:`tilted_yaw_matrices` gives (trilinear, edges extended), read back as channels.
+    ``theta = 0`` samples every cell at its own place: the identity, exactly."""
     turned = resample3d.rotate_volumes(as_volume(z), tilted_yaw_matrices(theta, tilt))
-    # Phi_e = id exactly (the matrix product leaves ~1e-7 in the sample positions)
-    identity = (jnp.asarray(theta) == 0)[:, None, None, None]
-    return jnp.where(identity, z, turned.reshape(z.shape))
+    return turned.reshape(z.shape)
 
 
 class VolumetricRotation(nn.Module):
