@@ -44,6 +44,9 @@ def get_config() -> ml_collections.ConfigDict:
     # 'volumetric': the turn's axis leans this many radians towards the viewer (a camera
     # above the horizon; gla/latent_actions/volumetric.py); 0 = the image's vertical axis
     config.group.volume_tilt = 0.0
+    # 'grid' actions: the latent grid read this many times finer, each cell's channels its
+    # subcells^d sub-cells, so the group turns what lies inside a cell too (1 = the paper)
+    config.group.subcells = 1
 
     config.model = ml_collections.ConfigDict()
     config.model.encoder_features = (32, 64)  # conv widths; the last is the latent width

@@ -143,6 +143,7 @@ def _group_problems(config) -> list:
         problems.append(f'config.group.volume_tilt={tilt!r} tilts the volumetric action, but '
                         f'config.group.latent_action={config.group.latent_action!r}: set it '
                         "to 'volumetric' or the tilt to 0")
+    problems.extend(_subcell_problems(config))
     so2_options = config.group.get('so2') or {}
     if (so2_options.get('interpolation') == 'fourier'
             and config.group.latent_action not in latent_actions.CHANNEL_ACTIONS):
@@ -150,6 +151,34 @@ def _group_problems(config) -> list:
                         'clips to [-1, 1]), but config.group.latent_action='
                         f"{config.group.latent_action!r} rotates the latent grid with it: use "
                         f"'bilinear', or one of {list(latent_actions.CHANNEL_ACTIONS)}")
+    return problems
+
+
+def _subcell_problems(config) -> list:
+    """``config.group.subcells``: a positive int; above 1 only for the grid actions on a
+    grid latent whose width divides into the sub-cells."""
+    subcells = config.group.get('subcells', 1)
+    if isinstance(subcells, bool) or not isinstance(subcells, int) or subcells < 1:
+        return [f'config.group.subcells={subcells!r} must be a positive integer (1 = the '
+                "paper's grid action)"]
+    if subcells == 1:
+        return []
+    problems = []
+    action = config.group.latent_action
+    if action not in latent_actions.SUBCELL_ACTIONS:
+        problems.append(f'config.group.subcells={subcells} reads the latent grid finer for '
+                        f'the grid actions {list(latent_actions.SUBCELL_ACTIONS)}, but '
+                        f'config.group.latent_action={action!r}: set subcells to 1')
+    if config.model.latent not in ('grid', 'grid_unit_rms'):
+        problems.append(f'config.group.subcells={subcells} needs a grid latent, but '
+                        f'config.model.latent={config.model.latent!r}: set subcells to 1')
+    ndim = config.data.spatial_ndim
+    width = tuple(config.model.encoder_features)[-1]
+    if ndim in (2, 3) and width % subcells ** ndim:
+        problems.append(f'config.group.subcells={subcells} splits each cell into '
+                        f'{subcells ** ndim} sub-cells, which must divide the latent width '
+                        f'{width} (config.model.encoder_features[-1]): choose a width that '
+                        f'is a multiple of {subcells ** ndim}, or fewer sub-cells')
     return problems
 
 

@@ -28,6 +28,7 @@ import ml_collections
 import numpy as np
 
 from gla import autoencoder
+from gla import conv
 from gla import grids
 from gla.groups import base
 
@@ -54,6 +55,9 @@ class InvariantCode(nn.Module):
     # a Dense on the flattened grid would have to learn that at every cell.
     pool_over_cells: bool = False
     block: int = 1  # >1: the latent averaged over blocks of block^d cells before the Dense
+    # >1: the cells pooled over are the sub-cells of config.group.subcells (each cell's
+    # channels read as subcells^d sub-cells), which the latent action moves
+    subcells: int = 1
 
     @nn.compact
     def __call__(self, z: jax.Array) -> jax.Array:
@@ -74,6 +78,8 @@ class InvariantCode(nn.Module):
                     f'of the latent grid {tuple(z.shape[lead:-1])}: choose a divisor, or 1'
                 ) from None
         if self.pool_over_cells:
+            if self.subcells > 1:
+                z = conv.depth_to_space(z, self.subcells, z.ndim - 2)
             h = nn.leaky_relu(nn.Dense(self.hidden, name='Hidden')(z), self.negative_slope)
             cells = tuple(range(lead, z.ndim - 1))
             return self._head(jnp.concatenate([jnp.mean(h, cells), jnp.max(h, cells)], -1))
@@ -146,10 +152,11 @@ def code_orbit(group: base.Group) -> tuple:
     return tuple(elements.tolist())
 
 
-def build(model_config: ml_collections.ConfigDict, group: base.Group,
+def build(model_config: ml_collections.ConfigDict, group: base.Group, subcells: int = 1,
           **chain) -> InvariantCodeAutoencoder:
     """The model of ``config.model.invariant_code_*`` around the ``chain`` modules
-    (``encoder``, ``decoder``, ``mask``, ``latent_action``)."""
+    (``encoder``, ``decoder``, ``mask``, ``latent_action``); ``subcells``:
+    ``config.group.subcells``, the cells a cell-pooled code pools over."""
     m = model_config
     orbit = code_orbit(group) if m.invariant_code_orbit_pool else None
     return InvariantCodeAutoencoder(
@@ -158,7 +165,7 @@ def build(model_config: ml_collections.ConfigDict, group: base.Group,
                                      m.negative_slope, m.invariant_code_stop_gradient,
                                      pool_over_orbit=orbit is not None,
                                      pool_over_cells=m.invariant_code_cell_pool,
-                                     block=m.invariant_code_block),
+                                     block=m.invariant_code_block, subcells=subcells),
         code_to_grid=CodeToGrid(),
         code_fills_all_channels=m.invariant_code_fills == 'all',
         code_orbit=orbit)

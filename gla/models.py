@@ -69,13 +69,15 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
         else:
             decoder = latent_code.CodeDecoder(decoder, grid, m.negative_slope)
         latent_width = m.code_dim
+    subcells = config.group.subcells
     chain = dict(
-        encoder=encoder, decoder=decoder, mask=build_mask(config.mask, latent_width),
+        encoder=encoder, decoder=decoder,
+        mask=build_mask(config.mask, latent_width, subcells ** config.data.spatial_ndim),
         latent_action=latent_actions.make_latent_action(config.group.latent_action, group,
                                                         config.group.max_frequency,
-                                                        config.group.volume_tilt))
+                                                        config.group.volume_tilt, subcells))
     if m.invariant_code_dim:
-        return invariant_code.build(m, group, **chain)
+        return invariant_code.build(m, group, subcells=subcells, **chain)
     if m.code_encoder in tensor_moments.ENCODERS:
         return tensor_moments.TensorMomentAutoencoder(**chain,
                                                       max_rank=config.group.max_frequency)

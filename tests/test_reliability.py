@@ -377,6 +377,14 @@ BAD_CONFIGS = {
     'tilt past the vertical': ({'group.volume_tilt': 2.0},
                                'config.group.volume_tilt=2.0 must be a number of radians '
                                'strictly between'),
+    'zero sub-cells': ({'group.subcells': 0},
+                       'config.group.subcells=0 must be a positive integer'),
+    'sub-cells that do not divide the width': (
+        {'group.subcells': 3}, r'config.group.subcells=3 splits each cell into 9 sub-cells, '
+                               r'which must divide the latent width'),
+    'sub-cells of a channel action': (
+        {'group.subcells': 2, 'group.latent_action': 'fourier'},
+        "config.group.subcells=2 reads the latent grid finer for the grid actions"),
 }
 
 

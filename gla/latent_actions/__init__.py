@@ -15,6 +15,7 @@ with the encoder and decoder. ``make_latent_action(name, group)`` builds one
 | ``so2``, ``c4`` | ``fourier`` | ``exp(angle(g) A)``, fixed frequencies 1..K, exact | ``channel_rotation.py`` |
 | ``so2``, ``c4`` | ``grid_and_learned_channels`` | both of the above | ``channel_rotation.py`` |
 | ``cube`` | ``grid`` | ``rot90`` over axis pairs, exact | ``grid.py`` -> ``groups/cube.py`` |
+| any | ``grid``, ``grid_norm_preserving`` with ``config.group.subcells > 1`` | the same on the grid read that many times finer (each cell's channels its sub-cells) | ``grid.py`` |
 | ``so3`` | ``grid`` | trilinear rotation of the grid | ``grid.py`` -> ``groups/resample3d.py`` |
 | ``so3``, ``cube`` | ``tensors`` | Cartesian tensors of ranks 1..K turned by ``R``, exact | ``tensor_rotation.py`` |
 | ``yaw24``, ``yaw4`` | ``volumetric`` | channels as a feature volume turned about the vertical axis (tilted towards the viewer by ``config.group.volume_tilt``) | ``volumetric.py`` |
@@ -72,12 +73,18 @@ def available_latent_actions() -> list:
     return sorted(_FACTORIES)
 
 
+# Actions that move whole cells of the grid, which config.group.subcells may refine.
+SUBCELL_ACTIONS = ('grid', 'grid_norm_preserving')
+
+
 def make_latent_action(name: str, group: base.Group, max_frequency: int = 4,
-                       volume_tilt: float = 0.0) -> nn.Module:
+                       volume_tilt: float = 0.0, subcells: int = 1) -> nn.Module:
     """The latent action called ``name`` (the table above) for ``group``; ``'fourier'``
     uses the frequencies ``1 .. max_frequency`` (``config.group.max_frequency``),
     ``'tensors'`` the tensor ranks ``1 .. max_frequency``, ``'volumetric'`` an axis tilted
-    by ``volume_tilt`` radians towards the viewer (``config.group.volume_tilt``)."""
+    by ``volume_tilt`` radians towards the viewer (``config.group.volume_tilt``); the grid
+    actions with ``subcells > 1`` act on the grid read that many times finer
+    (``config.group.subcells``, :class:`grid.SubcellGridAction`)."""
     if name not in _FACTORIES:
         raise ValueError(f'unknown latent action {name!r}; config.group.latent_action must '
                          f'be one of {available_latent_actions()}')
@@ -87,4 +94,10 @@ def make_latent_action(name: str, group: base.Group, max_frequency: int = 4,
     if name in NEEDS_MATRIX and group.matrix is None:
         raise ValueError(f'latent action {name!r} needs a group of 3D rotations (cube or so3, '
                          f'with a rotation matrix), but {group.name!r} has none.')
-    return _FACTORIES[name](group, max_frequency, volume_tilt)
+    action = _FACTORIES[name](group, max_frequency, volume_tilt)
+    if subcells > 1:
+        if name not in SUBCELL_ACTIONS:
+            raise ValueError(f'config.group.subcells={subcells} refines the grid actions '
+                             f'{list(SUBCELL_ACTIONS)}, not {name!r}: set it to 1')
+        return grid.SubcellGridAction(action, subcells)
+    return action

@@ -6,6 +6,8 @@
   (``gla/groups/cube.py``), trilinear resampling for SO(3) (``gla/groups/resample3d.py``).
 * :class:`NormPreservingGridAction` (``'grid_norm_preserving'``): the same, rescaled to keep
   ``||z_v||`` per example.
+* :class:`SubcellGridAction` (``config.group.subcells = s > 1``): either of the two above on
+  the latent grid read ``s`` times finer, so that the group turns what lies inside a cell too.
 * :class:`InPlaneRotation` (``'inplane'``): for groups with an angle but no pixel action
   (yaw), the 2D latent grid turned in the image plane by ``angle(g)``: the wrong prior for an
   out-of-plane rotation, kept as a control.
@@ -19,6 +21,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from gla import conv
 from gla.groups import base
 from gla.groups import c4
 from gla.groups import resample
@@ -50,6 +53,29 @@ class NormPreservingGridAction(nn.Module):
         acted_norm = jnp.sqrt(jnp.sum(jnp.square(acted), axis=axes, keepdims=True))
         # An all-zero z_v (e.g. every channel invariant) stays zero.
         return acted * (norm / jnp.maximum(acted_norm, 1e-12))
+
+
+class SubcellGridAction(nn.Module):
+    """``Phi_g``: ``inner`` (a grid action) applied to the latent grid read ``subcells`` times
+    finer. Each cell's ``c`` channels, ordered ``(r_1..r_N, c')`` as in
+    :func:`gla.conv.depth_to_space` (``r_i`` the position inside the cell), are the
+    ``subcells^N`` sub-cells of ``c' = c / subcells^N`` channels that tile it:
+
+        (B, *h, s^N c') -> (B, *(s h), c') -> inner(g, .) -> (B, *h, s^N c')
+
+    The paper's grid action moves whole cells and leaves each cell's channels as they are,
+    so what lies inside a cell (a lesion a third of a cell wide, off its centre) is not
+    turned with the cell; here it is, at the finer grid's resolution. For C4 and the cube
+    group it is still a permutation (exact, norm-preserving). Needs a mask that treats the
+    sub-cells alike (``gla.mask`` ``repeats``), so that turning moves variant channels onto
+    variant channels. No parameters of its own."""
+    inner: nn.Module
+    subcells: int
+
+    @nn.compact
+    def __call__(self, g, z_v: jax.Array) -> jax.Array:
+        fine = conv.depth_to_space(z_v, self.subcells, z_v.ndim - 2)
+        return conv.space_to_depth(self.inner(g, fine), self.subcells)
 
 
 def turn_square_planes(theta: jax.Array, planes: jax.Array, quarter_turns: bool) -> jax.Array:
