@@ -144,6 +144,7 @@ def _group_problems(config) -> list:
                         f'config.group.latent_action={config.group.latent_action!r}: set it '
                         "to 'volumetric' or the tilt to 0")
     problems.extend(_subcell_problems(config))
+    problems.extend(_regular_problems(config))
     so2_options = config.group.get('so2') or {}
     if (so2_options.get('interpolation') == 'fourier'
             and config.group.latent_action not in latent_actions.CHANNEL_ACTIONS):
@@ -179,6 +180,34 @@ def _subcell_problems(config) -> list:
                         f'{subcells ** ndim} sub-cells, which must divide the latent width '
                         f'{width} (config.model.encoder_features[-1]): choose a width that '
                         f'is a multiple of {subcells ** ndim}, or fewer sub-cells')
+    return problems
+
+
+def _regular_problems(config) -> list:
+    """``latent_action='grid_regular'``: a finite group, a grid latent whose width is a
+    multiple of the group's order, and no cell-pooled code (it would read the copies'
+    order)."""
+    if config.group.latent_action != 'grid_regular':
+        return []
+    name = config.group.name
+    if name not in latent_actions.FINITE_MATRICES:
+        return [f"config.group.latent_action='grid_regular' needs one of the groups "
+                f'{sorted(latent_actions.FINITE_MATRICES)}, not {name!r}']
+    problems = []
+    order = len(latent_actions.FINITE_MATRICES[name])
+    width = tuple(config.model.encoder_features)[-1]
+    if width % order:
+        problems.append(f"config.group.latent_action='grid_regular' holds {order} copies "
+                        f'(one per element of {name}) of each channel, so the latent width '
+                        f'{width} (config.model.encoder_features[-1]) must be a multiple of '
+                        f'{order}: e.g. {order * max(1, round(width / order))}')
+    if config.model.latent not in ('grid', 'grid_unit_rms'):
+        problems.append(f"config.group.latent_action='grid_regular' needs a grid latent, "
+                        f'not config.model.latent={config.model.latent!r}')
+    if config.model.get('invariant_code_cell_pool'):
+        problems.append("config.group.latent_action='grid_regular' permutes each cell's "
+                        'channels, which a cell-pooled code reads in order: use '
+                        'config.model.invariant_code_orbit_pool=True instead')
     return problems
 
 

@@ -2,8 +2,9 @@
 
 The mask ``M`` is ``(c,)``, one entry per latent channel: 1 marks a transformation-variant
 channel (``z_v = M z``), 0 an invariant one (``z_i = (1 - M) z``). With ``repeats = r > 1``
-(``config.group.subcells``: each cell holds ``r`` sub-cells of ``c / r`` channels) the mask
-has ``c / r`` entries, the same for every sub-cell: ``M = tile(m, r)``.
+(an action that moves ``r`` copies of ``c / r`` channels among themselves: the sub-cells of
+``config.group.subcells``, the ``|G|`` copies of ``'grid_regular'``) the mask has ``c / r``
+entries, the same for every copy: ``M = tile(m, r)``.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ def straight_through_mask(alpha: jax.Array, tau: float) -> jax.Array:
 class LearnedMask(nn.Module):
     """Adaptive Latent Disentanglement: learnable logits ``alpha ~ N(0, init_std^2)``, one per
     latent channel, thresholded at ``tau`` with a straight-through gradient."""
-    num_channels: int  # entries of alpha: the channels of one sub-cell
+    num_channels: int  # entries of alpha: the channels of one copy
     tau: float = 0.5
     init_std: float = 0.1
-    repeats: int = 1  # sub-cells per cell: the mask is alpha's, tiled this many times
+    repeats: int = 1  # channel copies per cell: the mask is alpha's, tiled this many times
 
     @nn.compact
     def __call__(self) -> jax.Array:
@@ -43,9 +44,9 @@ class LearnedMask(nn.Module):
 class FixedMask(nn.Module):
     """A fixed split: the first ``num_variant`` channels variant, the rest invariant.
     ``num_variant == num_channels`` is the plain equivariant autoencoder (``z_i`` empty)."""
-    num_channels: int  # the channels of one sub-cell
+    num_channels: int  # the channels of one copy
     num_variant: int
-    repeats: int = 1  # sub-cells per cell: the mask is tiled this many times
+    repeats: int = 1  # channel copies per cell: the mask is tiled this many times
 
     def __call__(self) -> jax.Array:
         mask = (jnp.arange(self.num_channels) < self.num_variant).astype(jnp.float32)
@@ -56,7 +57,7 @@ def build_mask(config: ml_collections.ConfigDict, num_channels: int,
                repeats: int = 1) -> nn.Module:
     """The mask module for ``config.mask`` (``kind`` in :data:`MASK_KINDS`; values checked
     by :mod:`gla.config_checks`) over ``num_channels`` channels, the same for each of
-    ``repeats`` sub-cells (``num_channels / repeats`` channels each)."""
+    ``repeats`` copies (``num_channels / repeats`` channels each)."""
     kind = config.kind
     width = num_channels // repeats
     if kind == 'learned':

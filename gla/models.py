@@ -72,7 +72,8 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
     subcells = config.group.subcells
     chain = dict(
         encoder=encoder, decoder=decoder,
-        mask=build_mask(config.mask, latent_width, subcells ** config.data.spatial_ndim),
+        mask=build_mask(config.mask, latent_width, latent_actions.channel_copies(
+            config.group.latent_action, config.group.name, subcells, config.data.spatial_ndim)),
         latent_action=latent_actions.make_latent_action(config.group.latent_action, group,
                                                         config.group.max_frequency,
                                                         config.group.volume_tilt, subcells))

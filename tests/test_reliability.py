@@ -385,6 +385,9 @@ BAD_CONFIGS = {
     'sub-cells of a channel action': (
         {'group.subcells': 2, 'group.latent_action': 'fourier'},
         "config.group.subcells=2 reads the latent grid finer for the grid actions"),
+    'regular copies that do not divide the width': (
+        {'group.latent_action': 'grid_regular', 'model.encoder_features': (8, 6)},
+        "config.group.latent_action='grid_regular' holds 4 copies .* the latent width 6"),
 }
 
 

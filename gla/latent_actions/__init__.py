@@ -15,6 +15,7 @@ with the encoder and decoder. ``make_latent_action(name, group)`` builds one
 | ``so2``, ``c4`` | ``fourier`` | ``exp(angle(g) A)``, fixed frequencies 1..K, exact | ``channel_rotation.py`` |
 | ``so2``, ``c4`` | ``grid_and_learned_channels`` | both of the above | ``channel_rotation.py`` |
 | ``cube`` | ``grid`` | ``rot90`` over axis pairs, exact | ``grid.py`` -> ``groups/cube.py`` |
+| ``c4``, ``cube`` | ``grid_regular`` | ``rot90`` of the grid, and each cell's ``|G|`` channel copies permuted (the regular representation), exact | ``grid.py`` |
 | any | ``grid``, ``grid_norm_preserving`` with ``config.group.subcells > 1`` | the same on the grid read that many times finer (each cell's channels its sub-cells) | ``grid.py`` |
 | ``so3`` | ``grid`` | trilinear rotation of the grid | ``grid.py`` -> ``groups/resample3d.py`` |
 | ``so3``, ``cube`` | ``tensors`` | Cartesian tensors of ranks 1..K turned by ``R``, exact | ``tensor_rotation.py`` |
@@ -28,6 +29,8 @@ from __future__ import annotations
 import flax.linen as nn
 
 from gla.groups import base
+from gla.groups import c4
+from gla.groups import cube
 from gla.latent_actions import channel_rotation
 from gla.latent_actions import grid
 from gla.latent_actions import tensor_rotation
@@ -44,6 +47,8 @@ def _quarter_turns(group: base.Group) -> bool:
 _FACTORIES = {
     'grid': lambda group, *_: grid.GridLatentAction(group=group),
     'grid_norm_preserving': lambda group, *_: grid.NormPreservingGridAction(group=group),
+    'grid_regular': lambda group, *_: grid.RegularGridAction(
+        group=group, permutations=grid.regular_permutations(FINITE_MATRICES[group.name])),
     'learned_channels': lambda group, *_: channel_rotation.LearnedChannelRotation(group.angle),
     'grid_and_learned_channels': lambda group, *_: channel_rotation.GridAndLearnedChannels(
         group=group),
@@ -73,6 +78,19 @@ def available_latent_actions() -> list:
     return sorted(_FACTORIES)
 
 
+# The finite groups whose elements index these integer matrices, for 'grid_regular'.
+FINITE_MATRICES = {'c4': c4.MATRICES, 'cube': cube.MATRICES}
+
+
+def channel_copies(name: str, group_name: str, subcells: int, spatial_ndim: int) -> int:
+    """How many copies of each latent channel the action ``name`` moves among themselves
+    (its mask must be the same for each; ``gla.mask`` ``repeats``): ``|G|`` for
+    ``'grid_regular'``, ``subcells^d`` for refined grid actions, else 1."""
+    if name == 'grid_regular':
+        return len(FINITE_MATRICES[group_name])
+    return subcells ** spatial_ndim if subcells > 1 else 1
+
+
 # Actions that move whole cells of the grid, which config.group.subcells may refine.
 SUBCELL_ACTIONS = ('grid', 'grid_norm_preserving')
 
@@ -91,6 +109,10 @@ def make_latent_action(name: str, group: base.Group, max_frequency: int = 4,
     if name in NEEDS_ANGLE and group.angle is None:
         raise ValueError(f'latent action {name!r} needs a group of rotations about one axis '
                          f'(with an angle), but {group.name!r} has none; use "grid".')
+    if name == 'grid_regular' and group.name not in FINITE_MATRICES:
+        raise ValueError(f"latent action 'grid_regular' permutes copies of the channels by "
+                         f'the regular representation of a finite group '
+                         f'{sorted(FINITE_MATRICES)}, not {group.name!r}; use "grid".')
     if name in NEEDS_MATRIX and group.matrix is None:
         raise ValueError(f'latent action {name!r} needs a group of 3D rotations (cube or so3, '
                          f'with a rotation matrix), but {group.name!r} has none.')

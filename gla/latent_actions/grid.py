@@ -8,6 +8,9 @@
   ``||z_v||`` per example.
 * :class:`SubcellGridAction` (``config.group.subcells = s > 1``): either of the two above on
   the latent grid read ``s`` times finer, so that the group turns what lies inside a cell too.
+* :class:`RegularGridAction` (``'grid_regular'``, C4 and the cube group): the cells moved as
+  by ``'grid'``, and each cell's channels, ``|G|`` copies of ``c'``, permuted as the group's
+  regular representation, so that the decoder may draw a different, turned pattern for each.
 * :class:`InPlaneRotation` (``'inplane'``): for groups with an angle but no pixel action
   (yaw), the 2D latent grid turned in the image plane by ``angle(g)``: the wrong prior for an
   out-of-plane rotation, kept as a control.
@@ -20,6 +23,7 @@ from typing import Callable
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gla import conv
 from gla.groups import base
@@ -76,6 +80,43 @@ class SubcellGridAction(nn.Module):
     def __call__(self, g, z_v: jax.Array) -> jax.Array:
         fine = conv.depth_to_space(z_v, self.subcells, z_v.ndim - 2)
         return conv.space_to_depth(self.inner(g, fine), self.subcells)
+
+
+def regular_permutations(matrices: np.ndarray) -> tuple:
+    """The regular representation of a finite rotation group given by its integer matrices
+    ``(|G|, d, d)`` (element ``g`` is ``matrices[g]``): row ``g`` lists, for each ``h``, the
+    index of ``g^-1 h``, so that ``z'[h] = z[perm[g][h]]`` is ``Phi_g`` on ``|G|`` copies and
+    ``Phi_a Phi_b = Phi_ab``. A tuple of tuples (a hashable module field)."""
+    index = {np.asarray(m).tobytes(): i for i, m in enumerate(matrices)}
+    return tuple(tuple(index[(matrices[g].T @ matrices[h]).astype(matrices.dtype).tobytes()]
+                       for h in range(len(matrices))) for g in range(len(matrices)))
+
+
+class RegularGridAction(nn.Module):
+    """``Phi_g``: the group's action on the latent grid (as ``'grid'``), and each cell's
+    ``c = |G| c'`` channels, ordered ``(h, c')`` with ``h`` an element of the group, permuted
+    as the regular representation: ``(Phi_g z)(p)[h] = (T_g z)(p)[g^-1 h]``.
+
+    With the paper's action a cell's channels do not change when the grid turns, so a decoder
+    that is to draw ``T_g x`` from ``Phi_g z`` for every ``g`` must draw the same pattern for
+    a cell whichever way it has turned: in effect kernels without an orientation, which draw
+    blobs, not a ventricle's edge or a lesion off a cell's centre. Here each of the ``|G|``
+    copies stands for one orientation of the cell's content, so the decoder can learn one
+    kernel per copy, each the turned version of the others (a group convolution's lifting,
+    learned). Exact (a permutation of entries); keeps the norm. Needs a mask that treats the
+    copies alike (``gla.mask`` ``repeats = |G|``). No parameters."""
+    group: base.Group
+    permutations: tuple  # regular_permutations(...): (|G|, |G|)
+
+    @nn.compact
+    def __call__(self, g, z_v: jax.Array) -> jax.Array:
+        order = len(self.permutations)
+        moved = self.group.act(g, z_v)
+        fields = moved.reshape(moved.shape[:-1] + (order, moved.shape[-1] // order))
+        source = jnp.asarray(self.permutations, jnp.int32)[g]  # (B, |G|)
+        choose = jax.nn.one_hot(source, order, dtype=z_v.dtype)  # (B, h, k): 1 at k = g^-1 h
+        out = jnp.einsum('b...kc,bhk->b...hc', fields, choose)
+        return out.reshape(moved.shape)
 
 
 def turn_square_planes(theta: jax.Array, planes: jax.Array, quarter_turns: bool) -> jax.Array:

@@ -1,6 +1,8 @@
-"""``config.group.subcells``: the grid action on the latent grid read finer, so that what lies
-inside a cell turns with it (gla/latent_actions/grid.py ``SubcellGridAction``), the mask
-tiled over the sub-cells (gla/mask.py), and the cell-pooled code over the sub-cells."""
+"""Latent actions that turn what lies inside a cell, not only the cells
+(gla/latent_actions/grid.py): ``config.group.subcells`` (``SubcellGridAction``, the grid
+read finer; the cell-pooled code over the sub-cells) and ``'grid_regular'``
+(``RegularGridAction``, each cell's channels as ``|G|`` copies permuted by the regular
+representation); and the mask tiled over the copies either moves (gla/mask.py)."""
 
 import functools
 
@@ -110,3 +112,72 @@ def test_subcells_of_one_are_the_papers_action_and_mask():
     model = models.build_model(config, groups.get_group('cube'), image_channels=1)
     assert type(model.latent_action).__name__ == 'GridLatentAction'
     assert model.mask.repeats == 1 and model.mask.num_channels == 32
+
+
+@pytest.mark.parametrize('name, spatial, width', [('cube', (4, 4, 4), 48), ('c4', (4, 4), 8)])
+def test_regular_action_is_a_group_action_that_keeps_the_norm(name, spatial, width):
+    group = groups.get_group(name)
+    action = latent_actions.make_latent_action('grid_regular', group)
+    order = len(latent_actions.FINITE_MATRICES[name])
+    for row in action.permutations:
+        assert sorted(row) == list(range(order))
+    z = _normal(4, (1,) + spatial + (width,))
+    np.testing.assert_array_equal(action.apply({}, jnp.asarray([0]), z), z)
+    for a, b in [(1, 2), (3, 3), (order - 1, 1)]:
+        ab = group.compose(jnp.asarray([a]), jnp.asarray([b]))
+        twice = action.apply({}, jnp.asarray([a]), action.apply({}, jnp.asarray([b]), z))
+        np.testing.assert_array_equal(twice, action.apply({}, ab, z))
+        np.testing.assert_allclose(np.linalg.norm(action.apply({}, jnp.asarray([a]), z)),
+                                   np.linalg.norm(z), rtol=1e-6)
+    if name == 'c4':  # k quarter turns shift the 4 copies cyclically: z'[h] = z[h - k]
+        assert action.permutations[1] == (3, 0, 1, 2)
+
+
+def _lifting_draw(z, kernel):
+    """Each cell of a C4 latent ``(B, n, n, 4 c')`` drawn as a 3x3 patch: the sum over the
+    4 copies ``h`` of ``rot90^h(kernel . z[h])``, ``kernel`` ``(c', 3, 3)``: one kernel per
+    copy, each the turned version of the first (a group convolution's lifting)."""
+    b, n = z.shape[0], z.shape[1]
+    copies = z.reshape(b, n, n, 4, -1)
+    patches = sum(jnp.rot90(jnp.einsum('bijc,cuv->bijuv', copies[..., h, :], kernel), h,
+                            axes=(3, 4)) for h in range(4))
+    return patches.transpose(0, 1, 3, 2, 4).reshape(b, 3 * n, 3 * n)
+
+
+def test_regular_copies_let_a_decoder_draw_a_turned_off_centre_pattern_exactly():
+    """Why ``'grid_regular'``: a decoder that draws each cell from its copies with one turned
+    kernel per copy commutes with the action exactly, ``D(Phi_g z) = T_g D(z)``, and still
+    draws a pattern with no symmetry (a dot in a cell's corner). With the paper's action a
+    per-cell drawing that commutes for every ``z`` must be the same under a quarter turn."""
+    group = groups.get_group('c4')
+    action = latent_actions.make_latent_action('grid_regular', group)
+    kernel = jnp.zeros((1, 3, 3)).at[0, 0, 0].set(1.0)  # a dot in the patch's corner
+    z = jnp.zeros((1, 2, 2, 4)).at[0, 0, 1, 0].set(1.0)  # copy h=0 of one cell on
+    drawn = _lifting_draw(z, kernel)
+    assert float(drawn.sum()) == 1.0 and float(drawn[0, 0, 3]) == 1.0  # the corner dot
+    for k in range(4):
+        g = jnp.asarray([k])
+        turned_drawing = jnp.rot90(drawn, k, axes=(1, 2))
+        np.testing.assert_array_equal(_lifting_draw(action.apply({}, g, z), kernel),
+                                      turned_drawing)
+    # the paper's action: the same per-cell drawing does not commute (the dot stays in the
+    # cell's same corner instead of turning with it)
+    plain = latent_actions.make_latent_action('grid', group)
+    g = jnp.asarray([1])
+    assert not np.array_equal(_lifting_draw(plain.apply({}, g, z), kernel),
+                              jnp.rot90(drawn, 1, axes=(1, 2)))
+
+
+def test_regular_mask_has_one_entry_per_channel_of_a_copy():
+    from configs import brain3d
+    config = brain3d.get_config()
+    config.group.latent_action = 'grid_regular'
+    config.model.encoder_features = (8, 48)
+    group = groups.get_group('cube')
+    model = models.build_model(config, group, image_channels=1)
+    x = _normal(5, (1, 16, 16, 16, 1))
+    variables = state_lib.init_variables(model, jax.random.key(0), x, group.identity(1))
+    assert variables['params']['mask']['alpha'].shape == (2,)
+    mask = np.asarray(model.apply(variables, method=model.variant_mask))
+    assert mask.shape == (48,)
+    np.testing.assert_array_equal(mask, np.tile(mask[:2], 24))
