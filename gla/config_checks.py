@@ -143,8 +143,7 @@ def _group_problems(config) -> list:
         problems.append(f'config.group.volume_tilt={tilt!r} tilts the volumetric action, but '
                         f'config.group.latent_action={config.group.latent_action!r}: set it '
                         "to 'volumetric' or the tilt to 0")
-    problems.extend(_subcell_problems(config))
-    problems.extend(_regular_problems(config))
+    problems.extend(_cell_copy_problems(config))
     so2_options = config.group.get('so2') or {}
     if (so2_options.get('interpolation') == 'fourier'
             and config.group.latent_action not in latent_actions.CHANNEL_ACTIONS):
@@ -155,59 +154,35 @@ def _group_problems(config) -> list:
     return problems
 
 
-def _subcell_problems(config) -> list:
-    """``config.group.subcells``: a positive int; above 1 only for the grid actions on a
-    grid latent whose width divides into the sub-cells."""
-    subcells = config.group.get('subcells', 1)
+def _cell_copy_problems(config) -> list:
+    """``group.subcells`` and ``'grid_regular'``: copies of each cell's channels that the
+    action moves, on a grid latent whose width they divide."""
+    subcells, action = config.group.get('subcells', 1), config.group.latent_action
+    name, ndim = config.group.name, config.data.spatial_ndim
     if isinstance(subcells, bool) or not isinstance(subcells, int) or subcells < 1:
         return [f'config.group.subcells={subcells!r} must be a positive integer (1 = the '
                 "paper's grid action)"]
-    if subcells == 1:
-        return []
-    problems = []
-    action = config.group.latent_action
-    if action not in latent_actions.SUBCELL_ACTIONS:
-        problems.append(f'config.group.subcells={subcells} reads the latent grid finer for '
-                        f'the grid actions {list(latent_actions.SUBCELL_ACTIONS)}, but '
-                        f'config.group.latent_action={action!r}: set subcells to 1')
-    if config.model.latent not in ('grid', 'grid_unit_rms'):
-        problems.append(f'config.group.subcells={subcells} needs a grid latent, but '
-                        f'config.model.latent={config.model.latent!r}: set subcells to 1')
-    ndim = config.data.spatial_ndim
-    width = tuple(config.model.encoder_features)[-1]
-    if ndim in (2, 3) and width % subcells ** ndim:
-        problems.append(f'config.group.subcells={subcells} splits each cell into '
-                        f'{subcells ** ndim} sub-cells, which must divide the latent width '
-                        f'{width} (config.model.encoder_features[-1]): choose a width that '
-                        f'is a multiple of {subcells ** ndim}, or fewer sub-cells')
-    return problems
-
-
-def _regular_problems(config) -> list:
-    """``latent_action='grid_regular'``: a finite group, a grid latent whose width is a
-    multiple of the group's order, and no cell-pooled code (it would read the copies'
-    order)."""
-    if config.group.latent_action != 'grid_regular':
-        return []
-    name = config.group.name
-    if name not in latent_actions.FINITE_MATRICES:
+    if subcells > 1 and action not in latent_actions.SUBCELL_ACTIONS:
+        return [f'config.group.subcells={subcells} refines the grid actions '
+                f'{list(latent_actions.SUBCELL_ACTIONS)}, not {action!r}: set it to 1']
+    regular = action == 'grid_regular'
+    if regular and name not in latent_actions.FINITE_MATRICES:
         return [f"config.group.latent_action='grid_regular' needs one of the groups "
                 f'{sorted(latent_actions.FINITE_MATRICES)}, not {name!r}']
-    problems = []
-    order = len(latent_actions.FINITE_MATRICES[name])
-    width = tuple(config.model.encoder_features)[-1]
-    if width % order:
-        problems.append(f"config.group.latent_action='grid_regular' holds {order} copies "
-                        f'(one per element of {name}) of each channel, so the latent width '
-                        f'{width} (config.model.encoder_features[-1]) must be a multiple of '
-                        f'{order}: e.g. {order * max(1, round(width / order))}')
+    if ndim not in (2, 3) or (subcells == 1 and not regular):
+        return []
+    what = (f'config.group.latent_action={action!r}' if regular
+            else f'config.group.subcells={subcells}')
+    copies = latent_actions.channel_copies(action, name, subcells, ndim)
+    width, problems = tuple(config.model.encoder_features)[-1], []
+    if width % copies:
+        problems.append(f'{what} moves {copies} copies of each latent channel, so the latent '
+                        f'width {width} (model.encoder_features[-1]) must be a multiple of it')
     if config.model.latent not in ('grid', 'grid_unit_rms'):
-        problems.append(f"config.group.latent_action='grid_regular' needs a grid latent, "
-                        f'not config.model.latent={config.model.latent!r}')
-    if config.model.get('invariant_code_cell_pool'):
-        problems.append("config.group.latent_action='grid_regular' permutes each cell's "
-                        'channels, which a cell-pooled code reads in order: use '
-                        'config.model.invariant_code_orbit_pool=True instead')
+        problems.append(f'{what} needs a grid latent, not {config.model.latent!r}')
+    if regular and config.model.get('invariant_code_cell_pool'):
+        problems.append(f'{what} permutes each cell\'s channels, which a cell-pooled code '
+                        'reads in order: use config.model.invariant_code_orbit_pool=True')
     return problems
 
 

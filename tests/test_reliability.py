@@ -380,14 +380,14 @@ BAD_CONFIGS = {
     'zero sub-cells': ({'group.subcells': 0},
                        'config.group.subcells=0 must be a positive integer'),
     'sub-cells that do not divide the width': (
-        {'group.subcells': 3}, r'config.group.subcells=3 splits each cell into 9 sub-cells, '
-                               r'which must divide the latent width'),
+        {'group.subcells': 3}, r'config.group.subcells=3 moves 9 copies of each latent '
+                               r'channel, so the latent width 16 '),
     'sub-cells of a channel action': (
         {'group.subcells': 2, 'group.latent_action': 'fourier'},
-        "config.group.subcells=2 reads the latent grid finer for the grid actions"),
+        "config.group.subcells=2 refines the grid actions"),
     'regular copies that do not divide the width': (
         {'group.latent_action': 'grid_regular', 'model.encoder_features': (8, 6)},
-        "config.group.latent_action='grid_regular' holds 4 copies .* the latent width 6"),
+        "config.group.latent_action='grid_regular' moves 4 copies .* the latent width 6 "),
 }
 
 
