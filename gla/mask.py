@@ -29,7 +29,7 @@ def straight_through_mask(alpha: jax.Array, tau: float) -> jax.Array:
 
 class LearnedMask(nn.Module):
     """Adaptive Latent Disentanglement: learnable logits ``alpha ~ N(0, init_std^2)``, one per
-    latent channel, thresholded at ``tau`` with a straight-through gradient."""
+    latent channel (of one copy), thresholded at ``tau`` with a straight-through gradient."""
     num_channels: int  # entries of alpha: the channels of one copy
     tau: float = 0.5
     init_std: float = 0.1
@@ -45,7 +45,7 @@ class FixedMask(nn.Module):
     """A fixed split: the first ``num_variant`` channels variant, the rest invariant.
     ``num_variant == num_channels`` is the plain equivariant autoencoder (``z_i`` empty)."""
     num_channels: int  # the channels of one copy
-    num_variant: int
+    num_variant: int  # of the channels of one copy (config.mask.num_variant)
     repeats: int = 1  # channel copies per cell: the mask is tiled this many times
 
     def __call__(self) -> jax.Array:
