@@ -16,7 +16,6 @@ printed beside it. Used in docs/results.md (issue 16).
 """
 
 import argparse
-import importlib.util
 import time
 
 import jax
@@ -25,6 +24,7 @@ import numpy as np
 import optax
 import flax.linen as nn
 
+from bench.size3d import load_config
 from gla import groups
 from gla import networks
 from gla.data import sources
@@ -41,13 +41,6 @@ class PooledClassifier(nn.Module):
         h = networks.Encoder(self.features, strided_conv=self.strided_conv)(x)
         cells = tuple(range(1, h.ndim - 1))
         return nn.Dense(self.num_classes)(jnp.concatenate([h.mean(cells), h.max(cells)], -1))
-
-
-def _config(path: str):
-    spec = importlib.util.spec_from_file_location('reference_config', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
 
 
 def train_and_score(config, features: tuple, epochs: int, seed: int) -> dict:
@@ -108,13 +101,13 @@ def train_and_score(config, features: tuple, epochs: int, seed: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--config', required=True)
+    parser.add_argument('--config', required=True, help='PATH[:ARG], as launch.py reads it')
     parser.add_argument('--seeds', default='0,1,2')
     parser.add_argument('--epochs', type=int, default=30)
     parser.add_argument('--features', default='', help='encoder widths, e.g. 8,32 '
                         "(default: the config's)")
     args = parser.parse_args()
-    config = _config(args.config)
+    config = load_config(args.config)
     features = (tuple(int(f) for f in args.features.split(',')) if args.features
                 else tuple(config.model.encoder_features))
     results = []

@@ -55,15 +55,7 @@ def _apply_numpy(index: int, x: np.ndarray) -> np.ndarray:
 MATRICES = permutation.matrices_of(_apply_numpy, ORDER, 3)  # (24, 3, 3) int32
 
 
-def _index_of(m: np.ndarray) -> int:
-    hits = [g for g in range(ORDER) if np.array_equal(MATRICES[g], m)]
-    assert len(hits) == 1, 'the 24 cube rotations must be distinct'
-    return hits[0]
-
-
-TABLE = np.array([[_index_of(MATRICES[a] @ MATRICES[b]) for b in range(ORDER)]
-                  for a in range(ORDER)], np.int32)
-INVERSE = np.array([_index_of(MATRICES[g].T) for g in range(ORDER)], np.int32)
+TABLE, INVERSE = permutation.group_table(MATRICES)  # (24, 24), (24,) int32
 
 
 def check_cubic_grid(spatial_shape: tuple) -> None:

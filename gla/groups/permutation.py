@@ -35,6 +35,21 @@ def matrices_of(apply_numpy, order: int, ndim: int) -> np.ndarray:
     return np.stack(out)
 
 
+def group_table(matrices: np.ndarray) -> tuple:
+    """``(table, inverse)`` of a finite rotation group given by its distinct integer matrices
+    ``(order, d, d)``: ``table[a, b]`` is the element whose matrix is ``M_a @ M_b`` ("first
+    b, then a"), ``inverse[g]`` the element whose matrix is ``M_g^T``; both int32."""
+    index = {np.asarray(m).tobytes(): g for g, m in enumerate(matrices)}
+    assert len(index) == len(matrices), 'the group\'s matrices must be distinct'
+
+    def element(m: np.ndarray) -> int:
+        return index[np.asarray(m, matrices.dtype).tobytes()]
+    order = len(matrices)
+    table = np.array([[element(matrices[a] @ matrices[b]) for b in range(order)]
+                      for a in range(order)], np.int32)
+    return table, np.array([element(matrices[g].T) for g in range(order)], np.int32)
+
+
 def _source_cells(m: jax.Array, side: int, ndim: int) -> jax.Array:
     """``(B, side**ndim)`` int32: the flat index of the cell ``M^-1 p`` read into each cell
     ``p``, for matrices ``m`` ``(B, ndim, ndim)``. Doubled coordinates ``2 p`` are odd or

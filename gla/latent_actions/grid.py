@@ -28,6 +28,7 @@ import numpy as np
 from gla import conv
 from gla.groups import base
 from gla.groups import c4
+from gla.groups import permutation
 from gla.groups import resample
 
 
@@ -85,11 +86,11 @@ class SubcellGridAction(nn.Module):
 def regular_permutations(matrices: np.ndarray) -> tuple:
     """The regular representation of a finite rotation group given by its integer matrices
     ``(|G|, d, d)`` (element ``g`` is ``matrices[g]``): row ``g`` lists, for each ``h``, the
-    index of ``g^-1 h``, so that ``z'[h] = z[perm[g][h]]`` is ``Phi_g`` on ``|G|`` copies and
-    ``Phi_a Phi_b = Phi_ab``. A tuple of tuples (a hashable module field)."""
-    index = {np.asarray(m).tobytes(): i for i, m in enumerate(matrices)}
-    return tuple(tuple(index[(matrices[g].T @ matrices[h]).astype(matrices.dtype).tobytes()]
-                       for h in range(len(matrices))) for g in range(len(matrices)))
+    index of ``g^-1 h`` (:func:`gla.groups.permutation.group_table`), so that
+    ``z'[h] = z[perm[g][h]]`` is ``Phi_g`` on ``|G|`` copies and ``Phi_a Phi_b = Phi_ab``.
+    A tuple of tuples (a hashable module field)."""
+    table, inverse = permutation.group_table(matrices)
+    return tuple(tuple(int(k) for k in table[inverse[g]]) for g in range(len(matrices)))
 
 
 class RegularGridAction(nn.Module):
@@ -114,6 +115,7 @@ class RegularGridAction(nn.Module):
         moved = self.group.act(g, z_v)
         fields = moved.reshape(moved.shape[:-1] + (order, moved.shape[-1] // order))
         source = jnp.asarray(self.permutations, jnp.int32)[g]  # (B, |G|)
+        # a one-hot product, not a gather: a gather's gradient is a scatter, slow on XLA:CPU
         choose = jax.nn.one_hot(source, order, dtype=z_v.dtype)  # (B, h, k): 1 at k = g^-1 h
         out = jnp.einsum('b...kc,bhk->b...hc', fields, choose)
         return out.reshape(moved.shape)
