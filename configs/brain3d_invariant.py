@@ -28,7 +28,7 @@ from configs import rotated_mnist_invariant as recipe
 
 
 def get_config(parts: str = 'all') -> ml_collections.ConfigDict:
-    config = brain3d.get_config()
+    config = brain3d.get_config('grid')
     config.model.latent = 'grid'  # the code replaces the invariant channels (not unit RMS)
     parts = recipe.parse_parts(parts)
     config = recipe.apply_recipe(config, parts)

@@ -13,7 +13,7 @@ from configs import tiny
 
 
 def get_config():
-    config = tiny.shrink(brain3d.get_config(), examples=(32, 8, 8), features=(4, 8),
+    config = tiny.shrink(brain3d.get_config('grid'), examples=(32, 8, 8), features=(4, 8),
                          batch_size=8, log_every_steps=2, eval_batch_size=8, figure_images=1)
     config.data.resolution = 16  # 16^3 volumes, a 4^3 latent
     config.data.phantom.num_train = 32

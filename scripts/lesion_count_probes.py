@@ -14,7 +14,9 @@ features of the 800 training phantoms, tested on the 200 test phantoms upright a
 * of each run in WORKDIR (``configs/brain3d*.py`` runs): ``z_i`` as eval.json reads it, and
   the variant part ``z_v`` of the latent grid pooled over its cells (mean, max, both, the 4
   largest); for a cell-pooled code (``brain3d_invariant.py``) also the code's own hidden
-  layer on each cell, pooled the same ways, before its Dense and layer norm.
+  layer on each cell, pooled the same ways, before its Dense and layer norm; for the
+  regular action (``grid_regular``, ``configs/brain3d.py``), ``z_v`` pooled over the cells
+  and the copies.
 
 Used in docs/results.md (issue 16, "A code pooled over the latent's cells").
 """
@@ -27,6 +29,7 @@ import numpy as np
 
 from gla import evaluate
 from gla import groups
+from gla import latent_actions
 from gla import parallel
 from gla import probe
 from gla import run as run_lib
@@ -106,6 +109,9 @@ def run_probes(workdir: str) -> None:
         accuracy = probe.linear_probe_accuracy(
             fn(features['train']), labels['train'],
             {key: (fn(features[key]), labels[key]) for key in ('upright', 'turned')})
+        if accuracy['upright'] is None:  # no such features (every channel variant: no z_i)
+            print(f'  {name:60s} (empty)', flush=True)
+            return
         print(f'  {name:60s} upright {accuracy["upright"]:.3f}  turned '
               f'{accuracy["turned"]:.3f}', flush=True)
 
@@ -118,6 +124,17 @@ def run_probes(workdir: str) -> None:
     probe_on('z_v, max over cells', lambda f: cells(f).max(1))
     probe_on('z_v, mean and max over cells', lambda f: mean_and_max(cells(f)))
     probe_on('z_v, the 4 largest over cells', lambda f: top(cells(f), 4))
+    if run.config.group.latent_action == 'grid_regular':
+        # each cell's channels are |G| copies (copy-major) that the action permutes: only
+        # pooling over the cells *and* the copies is invariant
+        copies = latent_actions.channel_copies('grid_regular', run.group.name, 1, 3)
+
+        def elements_of(f):  # (N, cells * copies, channels of one copy)
+            c = cells(f)
+            return c.reshape(len(c), -1, c.shape[-1] // copies)
+
+        probe_on('z_v, mean and max over cells and copies', lambda f: mean_and_max(elements_of(f)))
+        probe_on('z_v, the 4 largest over cells and copies', lambda f: top(elements_of(f), 4))
     code = run.params.get('invariant_code', {})
     if 'Hidden' in code and run.config.model.invariant_code_cell_pool:
         # the cell-pooled code's own hidden layer on each cell, before its Dense and norm

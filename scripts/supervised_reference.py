@@ -1,7 +1,7 @@
 """How well can the labels be read at all? A supervised classifier on a setting's volumes.
 
     PYTHONPATH=. python scripts/supervised_reference.py --config configs/adrenal3d.py \
-        --seeds 0,1,2 [--epochs 30] [--features 8,32]
+        --seeds 0,1,2 [--epochs 30] [--features 8,32] [--set data.phantom.num_train=4000]
 
 The linear probe of eval.json reads a label from a code trained without labels; this script
 gives the same labels to a network trained *with* them, as a ceiling for that probe: the
@@ -16,6 +16,7 @@ printed beside it. Used in docs/results.md (issue 16).
 """
 
 import argparse
+import ast
 import time
 
 import jax
@@ -41,6 +42,25 @@ class PooledClassifier(nn.Module):
         h = networks.Encoder(self.features, strided_conv=self.strided_conv)(x)
         cells = tuple(range(1, h.ndim - 1))
         return nn.Dense(self.num_classes)(jnp.concatenate([h.mean(cells), h.max(cells)], -1))
+
+
+def apply_override(config, assignment: str) -> None:
+    """``'a.b.c=VALUE'``: sets ``config.a.b.c`` to VALUE read as a Python literal (a plain
+    string if it is not one); an unknown key is an error, as in ``launch.py``."""
+    key, sep, text = assignment.partition('=')
+    if not sep:
+        raise SystemExit(f'--set {assignment!r}: write KEY=VALUE, e.g. data.phantom.num_train=4000')
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        value = text
+    *path, name = key.split('.')
+    node = config
+    for part in path:
+        node = node[part]
+    if name not in node:
+        raise SystemExit(f'--set {assignment!r}: the config has no {key!r}')
+    node[name] = value
 
 
 def train_and_score(config, features: tuple, epochs: int, seed: int) -> dict:
@@ -106,8 +126,12 @@ def main() -> None:
     parser.add_argument('--epochs', type=int, default=30)
     parser.add_argument('--features', default='', help='encoder widths, e.g. 8,32 '
                         "(default: the config's)")
+    parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                        help='a config override, e.g. data.phantom.num_train=4000 (repeatable)')
     args = parser.parse_args()
     config = load_config(args.config)
+    for assignment in args.set:
+        apply_override(config, assignment)
     features = (tuple(int(f) for f in args.features.split(',')) if args.features
                 else tuple(config.model.encoder_features))
     results = []

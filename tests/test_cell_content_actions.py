@@ -59,7 +59,7 @@ def test_mask_is_the_same_for_every_subcell_so_turning_keeps_the_split():
     channels in the ``(r, c')`` order of ``depth_to_space``; turning ``z_v`` then never moves
     a variant value onto an invariant channel."""
     from configs import brain3d
-    config = brain3d.get_config()
+    config = brain3d.get_config('grid')
     config.group.subcells = 2
     group = groups.get_group('cube')
     model = models.build_model(config, group, image_channels=1)
@@ -170,7 +170,7 @@ def test_regular_copies_let_a_decoder_draw_a_turned_off_centre_pattern_exactly()
 
 def test_regular_mask_has_one_entry_per_channel_of_a_copy():
     from configs import brain3d
-    config = brain3d.get_config()
+    config = brain3d.get_config('grid')
     config.group.latent_action = 'grid_regular'
     config.model.encoder_features = (8, 48)
     group = groups.get_group('cube')
@@ -181,3 +181,21 @@ def test_regular_mask_has_one_entry_per_channel_of_a_copy():
     mask = np.asarray(model.apply(variables, method=model.variant_mask))
     assert mask.shape == (48,)
     np.testing.assert_array_equal(mask, np.tile(mask[:2], 24))
+
+
+def test_brain3d_default_turns_cell_content_and_grid_is_the_earlier_model():
+    """``configs/brain3d.py`` is the regular action with every channel variant (the model
+    that draws the ventricles and lesions); ``:grid`` is the earlier default that
+    ``brain3d_invariant.py`` and ``test3d.py`` build on, and a wrong name is refused."""
+    from configs import brain3d
+    from gla import config_checks
+    regular, grid = brain3d.get_config(), brain3d.get_config('grid')
+    assert (regular.group.latent_action, regular.mask.kind,
+            tuple(regular.model.encoder_features)) == ('grid_regular', 'all_variant', (24, 48))
+    assert (grid.group.latent_action, grid.mask.kind,
+            tuple(grid.model.encoder_features)) == ('grid', 'learned', (8, 32))
+    config_checks.validate_config(regular)
+    regular.mask.kind = 'learned'  # the learned mask is one override away
+    config_checks.validate_config(regular)
+    with pytest.raises(ValueError, match="'regular', 'grid'"):
+        brain3d.get_config('regualr')
