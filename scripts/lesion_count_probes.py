@@ -127,7 +127,8 @@ def run_probes(workdir: str) -> None:
     if run.config.group.latent_action == 'grid_regular':
         # each cell's channels are |G| copies (copy-major) that the action permutes: only
         # pooling over the cells *and* the copies is invariant
-        copies = latent_actions.channel_copies('grid_regular', run.group.name, 1, 3)
+        copies = latent_actions.channel_copies('grid_regular', run.group.name, 1,
+                                               run.config.data.spatial_ndim)
 
         def elements_of(f):  # (N, cells * copies, channels of one copy)
             c = cells(f)

@@ -1,7 +1,7 @@
 """How well can the labels be read at all? A supervised classifier on a setting's volumes.
 
     PYTHONPATH=. python scripts/supervised_reference.py --config configs/adrenal3d.py \
-        --seeds 0,1,2 [--epochs 30] [--features 8,32] [--set data.phantom.num_train=4000]
+        --seeds 0,1,2 [--epochs 30] [--features 8,32] [--config.data.phantom.num_train=4000]
 
 The linear probe of eval.json reads a label from a code trained without labels; this script
 gives the same labels to a network trained *with* them, as a ceiling for that probe: the
@@ -15,8 +15,6 @@ element in turn, as eval.json scores the probe. The majority rate of the test sp
 printed beside it. Used in docs/results.md (issue 16).
 """
 
-import argparse
-import ast
 import time
 
 import jax
@@ -25,7 +23,10 @@ import numpy as np
 import optax
 import flax.linen as nn
 
-from bench.size3d import load_config
+from absl import app
+from absl import flags
+from ml_collections import config_flags
+
 from gla import groups
 from gla import networks
 from gla.data import sources
@@ -42,25 +43,6 @@ class PooledClassifier(nn.Module):
         h = networks.Encoder(self.features, strided_conv=self.strided_conv)(x)
         cells = tuple(range(1, h.ndim - 1))
         return nn.Dense(self.num_classes)(jnp.concatenate([h.mean(cells), h.max(cells)], -1))
-
-
-def apply_override(config, assignment: str) -> None:
-    """``'a.b.c=VALUE'``: sets ``config.a.b.c`` to VALUE read as a Python literal (a plain
-    string if it is not one); an unknown key is an error, as in ``launch.py``."""
-    key, sep, text = assignment.partition('=')
-    if not sep:
-        raise SystemExit(f'--set {assignment!r}: write KEY=VALUE, e.g. data.phantom.num_train=4000')
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        value = text
-    *path, name = key.split('.')
-    node = config
-    for part in path:
-        node = node[part]
-    if name not in node:
-        raise SystemExit(f'--set {assignment!r}: the config has no {key!r}')
-    node[name] = value
 
 
 def train_and_score(config, features: tuple, epochs: int, seed: int) -> dict:
@@ -119,25 +101,23 @@ def train_and_score(config, features: tuple, epochs: int, seed: int) -> dict:
             'turned': float(turned), 'majority': float(majority)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--config', required=True, help='PATH[:ARG], as launch.py reads it')
-    parser.add_argument('--seeds', default='0,1,2')
-    parser.add_argument('--epochs', type=int, default=30)
-    parser.add_argument('--features', default='', help='encoder widths, e.g. 8,32 '
-                        "(default: the config's)")
-    parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
-                        help='a config override, e.g. data.phantom.num_train=4000 (repeatable)')
-    args = parser.parse_args()
-    config = load_config(args.config)
-    for assignment in args.set:
-        apply_override(config, assignment)
-    features = (tuple(int(f) for f in args.features.split(',')) if args.features
-                else tuple(config.model.encoder_features))
+config_flags.DEFINE_config_file('config', None, 'PATH[:ARG], as launch.py reads it; '
+                                '--config.FIELD=VALUE overrides a field.', lock_config=True)
+flags.mark_flags_as_required(['config'])
+flags.DEFINE_list('seeds', ['0', '1', '2'], 'Seeds, one classifier each.')
+flags.DEFINE_integer('epochs', 30, 'Passes over the training split.')
+flags.DEFINE_list('features', [], "Encoder widths, e.g. 8,32 (default: the config's).")
+FLAGS = flags.FLAGS
+
+
+def main(argv) -> None:
+    del argv
+    config = FLAGS.config
+    features = tuple(int(f) for f in FLAGS.features) or tuple(config.model.encoder_features)
     results = []
-    for seed in (int(s) for s in args.seeds.split(',')):
+    for seed in (int(s) for s in FLAGS.seeds):
         start = time.time()
-        r = train_and_score(config, features, args.epochs, seed)
+        r = train_and_score(config, features, FLAGS.epochs, seed)
         results.append(r)
         print(f"seed {seed}: best epoch {r['epoch']} (val {r['val']:.3f}), test upright "
               f"{r['upright']:.3f}, turned {r['turned']:.3f}; majority {r['majority']:.3f}; "
@@ -145,8 +125,8 @@ def main() -> None:
     for name in ('upright', 'turned'):
         values = np.array([r[name] for r in results])
         print(f'{name}: {100 * values.mean():.1f} +- {100 * values.std():.1f} % '
-              f'(features {features}, {args.epochs} epochs, {len(results)} seeds)')
+              f'(features {features}, {FLAGS.epochs} epochs, {len(results)} seeds)')
 
 
 if __name__ == '__main__':
-    main()
+    app.run(main)
