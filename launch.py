@@ -23,7 +23,7 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
-from gla import config_checks
+from gla import config_fields
 from gla import distributed
 from gla import errors
 from gla import run_summary
@@ -108,7 +108,7 @@ def parse_flags(argv: list) -> list:
                     next((a.split('=', 1)[1] for a in argv if a.startswith('--config=')), None))
         if spec is None or not overrides:
             raise
-        problems = config_checks.unknown_field_problems(_config_from_file(spec), overrides)
+        problems = config_fields.unknown_field_problems(_config_from_file(spec), overrides)
         if not problems:
             raise
         print(f'ConfigError: {"; ".join(problems)} (in {spec})', file=sys.stderr)

@@ -60,6 +60,10 @@ def get_config() -> ml_collections.ConfigDict:
     # and before the decoder's last upsampling (gla/networks.py DilatedContext); () = none
     config.model.encoder_context_dilations = ()
     config.model.decoder_context_dilations = ()
+    # residual 3x3x3 convs, one per dilation, on the latent read as a feature volume (rows,
+    # columns, depth = width, features): at the encoder's end and the decoder's start
+    # (gla/networks.py LatentVolumeBlocks; 2D latents whose width divides their channels)
+    config.model.latent_volume_dilations = ()
     # the encoder's grid (the paper) | 'grid_unit_rms': each part rescaled to RMS 1 | 'code':
     # a global vector, parts at RMS 1 (gla/latent_code.py)
     config.model.latent = 'grid'

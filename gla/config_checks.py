@@ -8,7 +8,6 @@ add the checks of their own fields through their ``config_problems``.
 
 from __future__ import annotations
 
-import difflib
 import math
 
 import ml_collections
@@ -178,6 +177,10 @@ def _cell_copy_problems(config) -> list:
     if width % copies:
         problems.append(f'{what} moves {copies} copies of each latent channel, so the latent '
                         f'width {width} (model.encoder_features[-1]) must be a multiple of it')
+    elif config.mask.kind == 'manual' and config.mask.num_variant > width // copies:
+        problems.append(f'config.mask.num_variant={config.mask.num_variant} counts the variant '
+                        f'channels of each of the {copies} copies that {what} moves, so it '
+                        f'must be at most {width // copies} (0 = half)')
     if config.model.latent not in ('grid', 'grid_unit_rms'):
         problems.append(f'{what} needs a grid latent, not {config.model.latent!r}')
     if regular and config.model.get('invariant_code_cell_pool'):
@@ -282,12 +285,17 @@ def _model_problems(config) -> list:
         problems.append(f'config.mask.num_variant={config.mask.num_variant} must be at most '
                         'the latent width (the last encoder feature, or config.model.code_dim '
                         "with latent='code'; 0 = half)")
-    for name in ('encoder_context_dilations', 'decoder_context_dilations'):
+    for name in ('encoder_context_dilations', 'decoder_context_dilations',
+                 'latent_volume_dilations'):
         dilations = tuple(model.get(name, ()))
         if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0
                    for d in dilations):
             problems.append(f'config.model.{name}={dilations!r} must be positive integers '
-                            '(one dilation per context block; () = none)')
+                            '(one dilation per block; () = none)')
+    if tuple(model.latent_volume_dilations) and (config.data.spatial_ndim != 2
+                                                 or model.latent == 'code'):
+        problems.append('config.model.latent_volume_dilations reads a 2D grid latent as a '
+                        "volume; with 3D data or latent='code' set it to ()")
     _positive(problems, 'config.model.kernel_size', model.kernel_size, integer=True)
     _positive(problems, 'config.model.stride', model.stride, integer=True)
     if not (isinstance(config.mask.tau, (int, float)) and 0.0 < config.mask.tau < 1.0):
@@ -320,31 +328,4 @@ def _loss_problems(config) -> list:
             problems.append(f'config.{section}.{name}={value!r} must be a finite number >= 0')
     _non_negative_int(problems, 'loss.inv_target_shift', config.loss.inv_target_shift,
                       '0 = off')
-    return problems
-
-
-def flat_fields(config: ml_collections.ConfigDict, prefix: str = '') -> list:
-    """Every field of ``config`` as a dotted name (``'model.encoder_features'``)."""
-    fields = []
-    for name, value in config.items():
-        if isinstance(value, ml_collections.ConfigDict):
-            fields += flat_fields(value, f'{prefix}{name}.')
-        else:
-            fields.append(prefix + name)
-    return fields
-
-
-def unknown_field_problems(config: ml_collections.ConfigDict, fields: list) -> list:
-    """For each dotted name in ``fields`` (command-line overrides) that ``config`` lacks, a
-    message naming it and the nearest valid fields."""
-    known = flat_fields(config)
-    sections = {f.rsplit('.', 1)[0] for f in known if '.' in f}
-    problems = []
-    for field in fields:
-        if field in known or field in sections:
-            continue
-        near = difflib.get_close_matches(field, known, n=3, cutoff=0.5)
-        problems.append(f'--config.{field}: no such config field'
-                        + (f'; did you mean {", ".join(near)}?' if near else
-                           '; the fields are listed in the README ("Config fields")'))
     return problems

@@ -43,10 +43,11 @@ def build_model(config: ml_collections.ConfigDict, group: base.Group, image_chan
     m = config.model
     features = tuple(m.encoder_features)
     encoder = Encoder(features, m.kernel_size, m.stride, m.negative_slope, m.strided_conv,
-                      m.init, tuple(m.encoder_context_dilations))
+                      m.init, tuple(m.encoder_context_dilations),
+                      tuple(m.latent_volume_dilations))
     decoder = Decoder(tuple(reversed(features[:-1])), image_channels, m.kernel_size,
                       m.stride, m.negative_slope, m.conv_transpose, m.init,
-                      tuple(m.decoder_context_dilations))
+                      tuple(m.decoder_context_dilations), tuple(m.latent_volume_dilations))
     latent_width = features[-1]
     if m.latent == 'code':
         if not spatial_shape:

@@ -4,7 +4,9 @@ Shapes (2D; 3D adds a depth axis): images ``(B, H, W, C)`` in ``[-1, 1]`` -> lat
 ``(B, H / stride**depth, W / stride**depth, features[-1])`` -> images. The convolution forms
 of ``gla/conv.py`` compute the same functions with the same parameters, faster on CPU.
 Optional context blocks (:class:`DilatedContext`, residual dilated 3x3 convolutions at one
-resolution) widen what each latent cell sees without changing any shape.
+resolution) widen what each latent cell sees without changing any shape; optional volume
+blocks (:class:`LatentVolumeBlocks`) mix a 2D latent read as a feature volume in 3D, at the
+encoder's end and the decoder's start (around the volumetric action's turn).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import jax
 import jax.numpy as jnp
 
 from gla import conv
+from gla import latent_volume
+from gla.latent_actions import volumetric
 
 CONV_TRANSPOSE_KINDS = ('subpixel', 'hybrid', 'xla')  # config.model.conv_transpose
 STRIDED_CONV_KINDS = ('xla', 'space_to_depth')  # config.model.strided_conv
@@ -63,6 +67,31 @@ class DilatedContext(nn.Module):
         return x
 
 
+class LatentVolumeBlocks(nn.Module):
+    """Residual 3x3x3 convolutions, one per dilation, on a 2D latent read as a feature volume:
+    ``(B, h, w, c)`` -> ``(B, h, w, w, c / w)`` (rows, columns, depth, features: the reading of
+    the volumetric action, ``gla/latent_actions/volumetric.py``) -> ``v <- v +
+    LeakyReLU(Conv3d_d(v))`` (:class:`gla.latent_volume.VolumeConv`) -> ``(B, h, w, c)``. The
+    volumetric action turns that volume; these blocks let the encoder and the decoder mix it
+    along depth as along rows and columns (the 3D convolutions of equivariant neural
+    rendering, Dupont et al. 2020). ``()`` = the identity."""
+    dilations: Sequence[int] = ()
+    negative_slope: float = 0.2
+    initialization: str = 'flax'
+
+    @nn.compact
+    def __call__(self, z: jax.Array) -> jax.Array:
+        if not self.dilations:
+            return z
+        volume = volumetric.as_volume(z)
+        width = volume.shape[-1]
+        for d in self.dilations:
+            y = latent_volume.VolumeConv(width, d, **initializers(self.initialization,
+                                                                  width * 27))(volume)
+            volume = volume + nn.leaky_relu(y, self.negative_slope)
+        return volume.reshape(z.shape)
+
+
 class Encoder(nn.Module):
     """Strided convolutions with LeakyReLU after each (the published encoder:
     ``Conv(1->32, 4, s2) -> LReLU(0.2) -> Conv(32->64, 4, s2) -> LReLU(0.2)``).
@@ -70,7 +99,8 @@ class Encoder(nn.Module):
     ``(B, *spatial, C) -> (B, *spatial / stride**len(features), features[-1])``.
     ``context_dilations``: :class:`DilatedContext` blocks on the input of the last strided
     convolution (for ``(64, 256)`` on 64x64 images: at 32x32x64), so that each latent cell
-    reads a wider part of the image.
+    reads a wider part of the image. ``volume_dilations``: :class:`LatentVolumeBlocks` on its
+    output (2D only).
     """
     features: Sequence[int] = (32, 64)
     kernel_size: int = 4
@@ -81,6 +111,7 @@ class Encoder(nn.Module):
     strided_conv: str = 'xla'
     initialization: str = 'flax'  # 'flax' | 'pytorch' (initializers())
     context_dilations: Sequence[int] = ()
+    volume_dilations: Sequence[int] = ()
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -101,7 +132,8 @@ class Encoder(nn.Module):
                 raise ValueError(f'unknown strided_conv {self.strided_conv!r}; '
                                  "config.model.strided_conv must be 'xla' or 'space_to_depth'")
             x = nn.leaky_relu(x, self.negative_slope)
-        return x
+        return LatentVolumeBlocks(self.volume_dilations, self.negative_slope,
+                                  self.initialization, name='LatentVolume')(x)
 
 
 class Decoder(nn.Module):
@@ -113,7 +145,8 @@ class Decoder(nn.Module):
     (same parameters) with stride-1 convolutions, which is faster on CPU; ``'hybrid'``
     takes each of forward, input and weight gradient from whichever is faster
     (:func:`gla.conv.hybrid_conv_transpose`). ``context_dilations``: :class:`DilatedContext`
-    blocks on the input of the last upsampling (the mirror of the encoder's).
+    blocks on the input of the last upsampling (the mirror of the encoder's);
+    ``volume_dilations``: :class:`LatentVolumeBlocks` on the latent before the first.
     """
     features: Sequence[int] = (32,)
     out_channels: int = 1
@@ -123,6 +156,7 @@ class Decoder(nn.Module):
     conv_transpose: str = 'subpixel'
     initialization: str = 'flax'  # 'flax' | 'pytorch' (initializers())
     context_dilations: Sequence[int] = ()
+    volume_dilations: Sequence[int] = ()
 
     def _upsample(self, width: int, ndim: int, name: str) -> nn.Module:
         pad = (self.kernel_size - self.stride) // 2
@@ -142,6 +176,8 @@ class Decoder(nn.Module):
     @nn.compact
     def __call__(self, z: jax.Array) -> jax.Array:
         ndim = z.ndim - 2
+        z = LatentVolumeBlocks(self.volume_dilations, self.negative_slope, self.initialization,
+                               name='LatentVolume')(z)
         widths = list(self.features) + [self.out_channels]
         for i, width in enumerate(widths):
             if i == len(widths) - 1 and self.context_dilations:

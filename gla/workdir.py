@@ -40,6 +40,7 @@ STRUCTURAL_FIELDS = (
     'model.invariant_code_block', 'model.code_encoder', 'model.code_decoder',
     'model.invariant_code_cell_pool', 'group.max_frequency', 'model.yaw_pose',
     'model.encoder_context_dilations', 'model.decoder_context_dilations', 'group.volume_tilt',
+    'model.latent_volume_dilations',
     'group.subcells',
 )
 # Fields a relaunch may change without comment (a longer run, another evaluation).
@@ -59,6 +60,7 @@ LEGACY_DEFAULTS = {
     'model.yaw_pose': 'shared',
     'model.encoder_context_dilations': (),
     'model.decoder_context_dilations': (),
+    'model.latent_volume_dilations': (),
     'group.volume_tilt': 0.0,
     'group.subcells': 1,
     'group.max_frequency': 4,

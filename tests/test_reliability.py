@@ -371,6 +371,10 @@ BAD_CONFIGS = {
                       'config.model.encoder_features=\\(\\) must be one or more'),
     'zero dilation': ({'model.encoder_context_dilations': (2, 0)},
                       r'config.model.encoder_context_dilations=\(2, 0\) must be positive'),
+    'volume blocks on a code latent': (
+        {'model.latent_volume_dilations': (1,), 'model.latent': 'code'},
+        r"config.model.latent_volume_dilations reads a 2D grid latent as a volume; with 3D "
+        r"data or latent='code' set it to \(\)"),
     'tilt of a grid action': ({'group.volume_tilt': 0.3},
                               "config.group.volume_tilt=0.3 tilts the volumetric action, but "
                               "config.group.latent_action='grid'"),
@@ -382,6 +386,10 @@ BAD_CONFIGS = {
     'sub-cells that do not divide the width': (
         {'group.subcells': 3}, r'config.group.subcells=3 moves 9 copies of each latent '
                                r'channel, so the latent width 16 '),
+    'variant channels beyond one copy': (
+        {'group.latent_action': 'grid_regular', 'mask.kind': 'manual', 'mask.num_variant': 8},
+        r"config.mask.num_variant=8 counts the variant channels of each of the 4 copies that "
+        r"config.group.latent_action='grid_regular' moves, so it must be at most 4"),
     'sub-cells of a channel action': (
         {'group.subcells': 2, 'group.latent_action': 'fourier'},
         "config.group.subcells=2 refines the grid actions"),
