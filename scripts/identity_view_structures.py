@@ -33,7 +33,7 @@ def structures(workdir: str, which: str) -> dict:
     dataset = sources.load_dataset(run.config.data, cache_dir=workdir)
     test = dataset.test.images
     regions = volume_eval.STRUCTURE_SOURCES[run.config.data.source](run.config.data, test)
-    predict = functools.partial(volume_eval._predict, model=run.model)
+    predict = functools.partial(volume_eval.model_prediction, model=run.model)
     elements = np.asarray(run.group.eval_elements())
     out = {}
     for name, chosen in (('identity', elements[:1]), ('turned', elements[1:])):

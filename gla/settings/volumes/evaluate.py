@@ -161,18 +161,21 @@ def structure_metrics(predict: Callable, params, group: base.Group, images: np.n
     return out
 
 
-def _predict(params, x, g, *, model):
+def model_prediction(params, x, g, *, model):
+    """The model's prediction of ``T_g x`` for volumes ``x`` ``(B, D, H, W, C)`` and elements
+    ``g`` ``(B,)``: the ``predict`` that :func:`shape_metrics` and
+    :func:`structure_metrics` take (with ``model`` bound)."""
     return models.forward(model, params, x, g).prediction
 
 
 def evaluate(run, dataset, batch_size: int) -> dict:
     """The setting's ``eval.json`` entries: ``{KEY: structure or shape metrics}``."""
-    predict = functools.partial(_predict, model=run.model)
+    predict_fn = functools.partial(model_prediction, model=run.model)
     test = dataset.test.images
     regions = STRUCTURE_SOURCES.get(run.config.data.source)
     if regions is None:
-        return {KEY: shape_metrics(predict, run.params, run.group, test, batch_size)}
-    return {KEY: structure_metrics(predict, run.params, run.group, test,
+        return {KEY: shape_metrics(predict_fn, run.params, run.group, test, batch_size)}
+    return {KEY: structure_metrics(predict_fn, run.params, run.group, test,
                                    regions(run.config.data, test), batch_size)}
 
 
