@@ -15,7 +15,9 @@ of 32 pairs), 27-33 minutes of training two runs at a time on a 2-core CPU. Meas
 (docs/results.md, "a turn about the tilted axis", 3 seeds): 21.73 +- 0.03 dB on the turned
 views, against 18.68 for the sky alone and 21.34 +- 0.01 for the in-plane control (same
 network); 26.16 +- 0.09 dB at 0 degrees; the swap test passes (plane-region MSE 0.165
-against B, 0.505 against A). The larger turns are still blurred (issue 17).
+against B, 0.505 against A). The larger turns are still blurred (issue 17). 3D convolutions
+around the turn (--config.model.latent_volume_dilations='(1, 2)') lift it and the control
+alike by 0.1 dB at 1.5x the step (seed 0, docs/results.md): not the default.
 Variants: planes_learned.py (learned exp(theta A), integer frequencies), planes_inplane.py
 (the in-plane control), planes_c4.py.
 Your own renders instead: --config.data.planes.path=views.npz (format in
