@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
 import statistics
 import time
@@ -24,6 +23,7 @@ import time
 import jax
 import numpy as np
 
+from bench import size3d
 from configs import planes
 from configs import planes_inplane
 from gla import groups
@@ -99,11 +99,7 @@ def main() -> None:
             'step_seconds_median': median, 'pairs_per_second': stepper.batch / median,
             'time_relative_to_volumetric': statistics.median(
                 s / d for s, d in zip(seconds[name], default))}
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.out:
-        with open(args.out, 'w') as f:
-            f.write(text + '\n')
+    size3d.print_json(result, args.out)
 
 
 if __name__ == '__main__':

@@ -265,10 +265,15 @@ def main() -> None:
         result['at_config_batch_fused'] = sizer.analyse(config.batch_size,
                                                         config.steps_per_dispatch)[1]
     result['peak_resident_bytes'] = _peak_rss_bytes()
+    print_json(result, args.out)
+
+
+def print_json(result: dict, out: str = '') -> None:
+    """Prints ``result`` as indented JSON and, with ``out``, writes the same text there."""
     text = json.dumps(result, indent=1)
     print(text)
-    if args.out:
-        with open(args.out, 'w') as f:
+    if out:
+        with open(out, 'w') as f:
             f.write(text + '\n')
 
 

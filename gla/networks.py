@@ -84,10 +84,10 @@ class LatentVolumeBlocks(nn.Module):
         if not self.dilations:
             return z
         volume = volumetric.as_volume(z)
-        width = volume.shape[-1]
+        features = volume.shape[-1]  # per voxel
         for d in self.dilations:
-            y = latent_volume.VolumeConv(width, d, **initializers(self.initialization,
-                                                                  width * 27))(volume)
+            y = latent_volume.VolumeConv(features, d, **initializers(self.initialization,
+                                                                     features * 27))(volume)
             volume = volume + nn.leaky_relu(y, self.negative_slope)
         return volume.reshape(z.shape)
 
