@@ -39,9 +39,10 @@ def as_volume(z: jax.Array) -> jax.Array:
     b, h, w, c = z.shape
     if c % w:
         raise ValueError(
-            f'the latent feature volume (the volumetric action, config.model.'
-            f'latent_volume_dilations) reads the {c} latent channels as a depth of {w} cells '
-            f'(the latent width) times features, so the width must divide the channels; '
+            'the latent feature volume (of the volumetric action and of '
+            f'config.model.latent_volume_dilations) reads the {c} latent channels as a depth '
+            f'of {w} cells (the latent width) times features, so the width must divide the '
+            'channels; '
             f'change config.model.encoder_features[-1] to a multiple of {w}.')
     return z.reshape(b, h, w, w, c // w)
 
